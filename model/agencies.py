@@ -1,0 +1,346 @@
+"""The state agencies: the North Korean side, and the Chinese side of each province.
+
+They act when something reaches them (an order, an event, a defection, a month's end),
+never by a daily step of their own, so a run costs nothing for the days they are idle.
+
+North Korean side (consulates and State Security, 001, 003, 004): keeps the repatriation
+queue and the lists of sick, injured and confined workers; issues repatriation orders with
+priorities; rotates workers whose three-year contract ended when a replacement can come;
+dispatches new workers (under the cover of "professional exchange", 002) in waves and as
+replacements; answers defections by recalling and replacing workers and by tightening
+surveillance.
+
+Chinese side, per province (000, 002, 003): enforces resolution 2397 at some level. At or
+above `admission_threshold` no visas or invitation letters are processed, so nobody new is
+admitted; above it, it presses the North Korean side to send a share of the province's
+workers home (Liaoning 2024: "the Chinese government has been taking steps to repatriate").
+When relations are chilly, documents take longer.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from .events import PRIORITY_CLASSES, Event
+from .geography import CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
+from .repatriation import CLASS_RANK, RepatriationQueue
+from .workers import CONFINED, SICK, WORKING, Condition, Status
+
+if TYPE_CHECKING:
+    from .sim import LaborModel
+
+ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
+"""Workers who left in these classes may be sent back later (002: "the very same workers")."""
+
+
+class ChineseAgency(mesa.Agent):
+    """One province's public security and labour offices: enforcement, visas, repatriation pressure."""
+
+    def __init__(self, model: "LaborModel", province: int) -> None:
+        super().__init__(model)
+        self.province_index = province
+        self.province = PROVINCES[province]
+        self.enforcement = 0.0
+
+    def admits(self) -> bool:
+        """Whether new North Korean workers get documents (visas or invitation letters) here now."""
+        return self.enforcement < self.model.params.admission_threshold
+
+    def document_delay(self) -> float:
+        """Days to prepare a replacement's documents; longer when relations are chilly (000)."""
+        params = self.model.params
+        factor = params.chilly_delay_factor if self.model.relations == "chilly" else 1.0
+        return params.replacement_delay_days * factor
+
+    def pressure_share(self, level: float) -> float:
+        """Share of the province's workers whose repatriation this level of enforcement obtains.
+
+        Nothing below the admission threshold; above it, rising to `compliance` at full
+        enforcement (002: the North Korean side holds out until China takes strong measures).
+        """
+        params = self.model.params
+        threshold = params.admission_threshold
+        if level <= threshold or threshold >= 1:
+            return 0.0
+        return params.compliance * (level - threshold) / (1 - threshold)
+
+    def enforce(self, level: float, day: int) -> None:
+        """Set the enforcement level; a rise in pressure becomes a repatriation order."""
+        extra = self.pressure_share(level) - self.pressure_share(self.enforcement)
+        self.enforcement = level
+        if extra > 0:
+            self.model.north_korea.order(day, [self.province], share=extra, issuer="china",
+                                         classes=PRIORITY_CLASSES, replace=False)
+
+
+@dataclass
+class DispatchWave:
+    """New workers being sent to a destination over some days (size given, or filling vacancies)."""
+
+    factories: np.ndarray
+    remaining: float
+    end_day: int
+    fill_vacancies: bool
+    experienced_only: bool = False
+
+
+class NorthKoreanAgency(mesa.Agent):
+    """The North Korean side: orders, lists, rotation, dispatch and the response to defections."""
+
+    def __init__(self, model: "LaborModel") -> None:
+        super().__init__(model)
+        self.queue = RepatriationQueue(len(CROSSINGS))
+        self.rotation_active = True
+        self.waves: list[DispatchWave] = []
+        self.pending_factory = np.zeros(0, dtype=np.int64)
+        self.pending_due = np.zeros(0, dtype=np.int64)
+        self.returnable: dict[int, list[int]] = {}
+        self.recent_defections: deque[tuple[int, int, int]] = deque()
+        self.surveillance_peak = np.ones(len(PROVINCES))
+        self.surveillance_day = np.zeros(len(PROVINCES))
+        self.responses: list[tuple[int, str]] = []
+        self.lists: list[dict[str, int]] = []
+        self.orders: list[dict[str, object]] = []
+
+    # --- who goes home ---------------------------------------------------------------
+    def classify(self, ids: np.ndarray) -> np.ndarray:
+        """Repatriation class rank of each worker: the earliest class that applies to them."""
+        model = self.model
+        workers, factories = model.workers, model.factories
+        factory = workers.factory[ids]
+        small = factories.workforce[factory] * model.params.scale <= model.params.small_factory_max
+        rank = np.where(small, CLASS_RANK["small_factory"], CLASS_RANK["ordinary"])
+        rank = np.where(~factories.open[factory], CLASS_RANK["no_workplace"], rank)
+        rank = np.where(workers.status[ids] == CONFINED, CLASS_RANK["confined"], rank)
+        rank = np.where(workers.troublemaker[ids] & (rank > CLASS_RANK["troublemaker"]), CLASS_RANK["troublemaker"], rank)
+        condition = workers.condition[ids]
+        rank = np.where(condition == Condition.MENTALLY_ILL, CLASS_RANK["mentally_ill"], rank)
+        rank = np.where(condition == Condition.SICK_OR_INJURED, CLASS_RANK["sick"], rank)
+        return rank.astype(np.int64)
+
+    def enqueue(self, ids: np.ndarray, rank: int | np.ndarray, replace: bool = False) -> None:
+        """Put workers in the repatriation queue of their crossing, in the given order."""
+        if ids.size == 0:
+            return
+        model = self.model
+        ranks = np.broadcast_to(np.asarray(rank), ids.shape)
+        if replace:
+            model.workers.replace[ids] = True
+        crossings = model.crossing_of_city[model.workers.city[ids]]
+        for r in np.unique(ranks).tolist():
+            mask = ranks == r
+            self.queue.push(model.workers, ids[mask], crossings[mask], r)
+
+    def order(self, day: int, places: list[str], share: float | None = None, count: int | None = None,
+              classes: tuple[str, ...] | list[str] = PRIORITY_CLASSES, replace: bool = False,
+              issuer: str = "north_korea") -> int:
+        """A repatriation order: up to a share (or count) of the workers in `places`, by priority.
+
+        Workers are taken class by class in the fixed order of PRIORITY_CLASSES (only the
+        classes listed), at random within a class; returns how many agents were queued.
+        """
+        model = self.model
+        cities = sorted({c for place in places for c in cities_in(place)})
+        ids = model.workers.present_ids()
+        ids = ids[np.isin(model.workers.city[ids], cities)]
+        ranks = self.classify(ids)
+        allowed = np.isin(ranks, [CLASS_RANK[c] for c in classes])
+        ids, ranks = ids[allowed], ranks[allowed]
+        quota = int(round(share * allowed.sum())) if share is not None else int(round((count or 0) / model.params.scale))
+        tiebreak = model.streams["orders"].random(ids.size)
+        chosen = np.lexsort((tiebreak, ranks))[:quota]
+        self.enqueue(ids[chosen], ranks[chosen], replace=replace)
+        self.orders.append({"day": day, "issuer": issuer, "places": list(places), "queued": int(chosen.size)})
+        return int(chosen.size)
+
+    def send_home(self, day: int) -> None:
+        """Each open crossing takes the head of its queue, up to today's capacity out."""
+        model = self.model
+        left = model.border.left["out"]
+        for crossing in range(len(CROSSINGS)):
+            if left[crossing] <= 0 or self.queue.waiting(crossing) == 0:
+                continue
+            for rank, ids in self.queue.take(model.workers, crossing, int(left[crossing])):
+                model.border.use("out", crossing, ids.size)
+                model.depart(ids, day, Status.REPATRIATED, rank)
+                if rank in ORDINARY_RANKS:
+                    for worker in ids.tolist():
+                        self.returnable.setdefault(int(model.workers.factory[worker]), []).append(worker)
+                replaced = ids[model.workers.replace[ids]]
+                if replaced.size and self.rotation_active:
+                    self._plan_replacements(model.workers.factory[replaced], day)
+
+    # --- rotation --------------------------------------------------------------------
+    def rotate(self, day: int) -> None:
+        """Workers past their contract end go home to be replaced, where a replacement can come.
+
+        A replacement needs an open crossing and a province that admits new workers (004:
+        "dispatches and repatriations must take place simultaneously"); where it cannot come,
+        the worker stays and overstays.
+        """
+        if not self.rotation_active:
+            return
+        model = self.model
+        workers = model.workers
+        ids = workers.present_ids()
+        ids = ids[(workers.contract_end[ids] <= day) & (workers.status[ids] == WORKING) & (workers.queued[ids] < 0)]
+        if ids.size == 0:
+            return
+        city = workers.city[ids]
+        possible = model.border.is_open[model.crossing_of_city[city]] & model.admitting()[model.province_of_city[city]]
+        self.enqueue(ids[possible], CLASS_RANK["rotation"], replace=True)
+
+    # --- dispatch --------------------------------------------------------------------
+    def _plan_replacements(self, factories: np.ndarray, day: int) -> None:
+        model = self.model
+        provinces = model.factories.province[factories]
+        delay = np.array([model.chinese[p].document_delay() for p in range(len(PROVINCES))])[provinces]
+        self.pending_factory = np.concatenate([self.pending_factory, factories.astype(np.int64)])
+        self.pending_due = np.concatenate([self.pending_due, day + np.ceil(delay).astype(np.int64)])
+
+    def start_wave(self, event: Event, day: int) -> None:
+        """Begin a dispatch wave to a destination (and sector), of a size or filling vacancies."""
+        model = self.model
+        table = model.factories
+        cities = cities_in(event["destination"])
+        chosen = np.isin(table.city, cities) & table.open
+        if event["sector"] is not None:
+            chosen &= table.sector == SECTOR_INDEX[event["sector"]]
+        factories = np.flatnonzero(chosen)
+        if event["experienced_only"]:
+            pools = self._pool_sizes(factories)
+            remaining = float(np.floor(pools * model.params.experienced_preference).sum())
+            if event["size"] is not None:
+                remaining = min(remaining, event["size"] / model.params.scale)
+        elif event["size"] is not None:
+            remaining = event["size"] / model.params.scale
+        else:
+            remaining = float(table.vacancies(model.demand_growth(day))[factories].sum())
+        if factories.size and remaining > 0:
+            self.waves.append(DispatchWave(factories, remaining, day + event["days"], event["size"] is None,
+                                           event["experienced_only"]))
+
+    def _pool_sizes(self, factories: np.ndarray) -> np.ndarray:
+        """Workers each factory sent home as ordinary workers and could take back (002)."""
+        return np.array([len(self.returnable.get(int(f), ())) for f in factories.tolist()], dtype=float)
+
+    def dispatch(self, day: int) -> None:
+        """Today's arrivals: replacements that are due, then the active waves, within capacity."""
+        model = self.model
+        due = np.flatnonzero(self.pending_due <= day)
+        if due.size:
+            factories = self.pending_factory[due]
+            admitted = model.admitting()[model.factories.province[factories]] & self.rotation_active
+            arrived = np.zeros(due.size, dtype=bool)
+            arrived[admitted] = self._arrive(factories[admitted], day)
+            keep = np.ones(self.pending_due.size, dtype=bool)
+            keep[due[~admitted | arrived]] = False  # a place not admitted, or not replaced, is lost (004)
+            self.pending_factory, self.pending_due = self.pending_factory[keep], self.pending_due[keep]
+        if not self.waves:
+            return
+        growth = model.demand_growth(day)
+        active = []
+        for wave in self.waves:
+            days_left = max(wave.end_day - day, 1)
+            today = int(np.ceil(wave.remaining / days_left))
+            factories = wave.factories[model.factories.open[wave.factories]]
+            if today > 0 and factories.size:
+                if wave.experienced_only:
+                    weights = self._pool_sizes(factories)
+                else:
+                    weights = model.factories.vacancies(growth)[factories]
+                    if not wave.fill_vacancies:
+                        weights = weights + 1.0
+                if weights.sum() > 0:
+                    counts = model.streams["dispatch"].multinomial(today, weights / weights.sum())
+                    if wave.experienced_only:
+                        counts = np.minimum(counts, weights.astype(np.int64))
+                    destinations = np.repeat(factories, counts)
+                    destinations = destinations[model.admitting()[model.factories.province[destinations]]]
+                    wave.remaining -= int(self._arrive(destinations, day, wave.experienced_only).sum())
+            if wave.end_day > day + 1 and wave.remaining > 0:
+                active.append(wave)
+        self.waves = active
+
+    def _arrive(self, factories: np.ndarray, day: int, experienced_only: bool = False) -> np.ndarray:
+        """New workers for these factories (one entry each) through today's inbound capacity.
+
+        Returns a mask of the entries that arrived. Factories prefer workers with experience
+        (002): a share `experienced_preference` of places go to workers who earlier left that
+        factory as ordinary workers, when there are any.
+        """
+        model = self.model
+        arrived = np.zeros(factories.size, dtype=bool)
+        if factories.size == 0:
+            return arrived
+        crossings = model.crossing_of_city[model.factories.city[factories]]
+        left = model.border.left["in"]
+        for crossing in np.unique(crossings).tolist():
+            positions = np.flatnonzero(crossings == crossing)[: max(int(left[crossing]), 0)]
+            arrived[positions] = True
+            model.border.use("in", crossing, positions.size)
+        if arrived.any():
+            targets = factories[arrived]
+            rng = model.streams["dispatch"]
+            prefer = rng.random(targets.size) < (1.0 if experienced_only else model.params.experienced_preference)
+            persons = np.full(targets.size, -1, dtype=np.int64)
+            for i in np.flatnonzero(prefer).tolist():
+                pool = self.returnable.get(int(targets[i]))
+                if pool:
+                    persons[i] = model.workers.person[pool.pop()]
+            model.arrive(targets, day, persons)
+        return arrived
+
+    # --- lists and defections ----------------------------------------------------------
+    def compile_lists(self, day: int) -> dict[str, int]:
+        """Lists of workers who cannot work and of those confined (004), kept with their date."""
+        workers = self.model.workers
+        ids = workers.present_ids()
+        unfit = ids[workers.status[ids] == SICK]
+        sick = unfit[workers.condition[unfit] == Condition.SICK_OR_INJURED]
+        mental = unfit[workers.condition[unfit] == Condition.MENTALLY_ILL]
+        confined = ids[workers.status[ids] == CONFINED]
+        for group in (sick, mental, confined):
+            workers.listed[group] = True
+        scale = self.model.params.scale
+        entry = {"day": day, "sick_or_injured": sick.size * scale, "mentally_ill": mental.size * scale,
+                 "confined": confined.size * scale}
+        self.lists.append(entry)
+        return entry
+
+    def surveillance(self, day: int) -> np.ndarray:
+        """Surveillance per province (1 = normal), decaying back after each tightening."""
+        params = self.model.params
+        elapsed = day - self.surveillance_day
+        return 1.0 + (self.surveillance_peak - 1.0) * 0.5 ** (elapsed / params.surveillance_half_life_days)
+
+    def note_defections(self, day: int, provinces: np.ndarray) -> None:
+        """Count defections by province over the recent window and respond where they pile up (001)."""
+        params = self.model.params
+        for province, count in enumerate(np.bincount(provinces, minlength=len(PROVINCES)).tolist()):
+            if count:
+                self.recent_defections.append((day, province, count))
+        while self.recent_defections and self.recent_defections[0][0] <= day - params.response_window_days:
+            self.recent_defections.popleft()
+        totals = np.zeros(len(PROVINCES), dtype=np.int64)
+        for _, province, count in self.recent_defections:
+            totals[province] += count
+        threshold = max(params.response_threshold / params.scale, 1)
+        for province in np.flatnonzero(totals >= threshold).tolist():
+            self.respond(day, province)
+
+    def respond(self, day: int, province: int) -> None:
+        """Tighten surveillance and recall-and-replace workers in the province (001)."""
+        params = self.model.params
+        self.surveillance_peak[province] = self.surveillance(day)[province] * params.surveillance_step
+        self.surveillance_day[province] = day
+        self.recent_defections = deque(e for e in self.recent_defections if e[1] != province)
+        self.responses.append((day, PROVINCES[province]))
+        self.order(day, [PROVINCES[province]], share=1.0, classes=("troublemaker", "confined"), replace=True)
+        self.order(day, [PROVINCES[province]], share=params.recall_share,
+                   classes=("small_factory", "ordinary"), replace=True)

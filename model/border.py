@@ -1,0 +1,76 @@
+"""Border crossings over time: which are open to workers, and how many can cross per day.
+
+A crossing is closed (nobody crosses), freight only (goods, no workers) or open (workers up
+to its daily capacity in each direction). Capacity starts at `open_capacity` and is changed
+by events: a number of persons per day, "limited" (the `limited_capacity` of the first
+months after trains resumed, 000) or a number of chartered vehicles times
+`seats_per_vehicle` (000: seven minibuses a day out of Dandong).
+
+When one agent stands for `scale` workers, capacity is counted in agents; the fraction of an
+agent left over each day carries to the next so that, over time, the flow matches the
+capacity. Unused whole places are not carried: a bus that leaves half empty is gone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .events import Event
+from .geography import CROSSING_INDEX, CROSSINGS
+from .parameters import Parameters
+
+CLOSED, FREIGHT, OPEN = "closed", "freight", "open"
+
+
+class Border:
+    """Status and daily capacity (persons per direction) of every crossing."""
+
+    def __init__(self, params: Parameters) -> None:
+        self.params = params
+        count = len(CROSSINGS)
+        self.status = [OPEN] * count
+        self.capacity = np.full(count, float(params.open_capacity))
+        self._fraction = np.zeros(count)
+        self.left = {"out": np.zeros(count, dtype=np.int64), "in": np.zeros(count, dtype=np.int64)}
+        self.is_open = np.ones(count, dtype=bool)
+
+    def _targets(self, name: str) -> list[int]:
+        return list(range(len(CROSSINGS))) if name == "all" else [CROSSING_INDEX[name]]
+
+    def apply(self, event: Event) -> None:
+        """Change status or capacity as a `border` or `capacity` event says."""
+        for crossing in self._targets(event["crossing"]):
+            if event.type == "border":
+                self.status[crossing] = event["status"]
+                capacity = event["capacity"]
+                if capacity == "limited":
+                    self.capacity[crossing] = self.params.limited_capacity
+                elif capacity is not None:
+                    self.capacity[crossing] = float(capacity)
+                elif event["status"] == OPEN:
+                    self.capacity[crossing] = self.params.open_capacity
+            elif event["persons"] is not None:
+                self.capacity[crossing] = float(event["persons"])
+            else:
+                self.capacity[crossing] = float(event["vehicles"]) * self.params.seats_per_vehicle
+            self.is_open[crossing] = self.status[crossing] == OPEN and self.capacity[crossing] > 0
+
+    def open_to_workers(self, crossing: int) -> bool:
+        """True when workers may cross here (status open and some capacity)."""
+        return bool(self.is_open[crossing])
+
+    def contact_cut(self) -> np.ndarray:
+        """Per crossing, 1.0 where workers cannot cross (their families are out of reach, 001)."""
+        return (~self.is_open).astype(float)
+
+    def new_day(self) -> None:
+        """Refill today's capacity, in agents, in both directions."""
+        total = np.where(self.is_open, self.capacity / self.params.scale + self._fraction, 0.0)
+        whole = np.floor(total)
+        self._fraction = total - whole
+        self.left["out"][:] = whole
+        self.left["in"][:] = whole
+
+    def use(self, direction: str, crossing: int, count: int) -> None:
+        """Record that `count` agents crossed today in `direction` ("in" or "out")."""
+        self.left[direction][crossing] -= count

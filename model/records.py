@@ -1,0 +1,96 @@
+"""Daily records per city, and their sums per province and for China.
+
+For each day and city the model records the stock at the end of the day (workers present),
+the inflow (arrivals), the outflow (repatriations), defections and the number confined.
+Flows are counted where they happen; the stock is carried from day to day by those same
+flows, so that stock(t) = stock(t-1) + inflow(t) - outflow(t) - defections(t) holds by
+construction, and `recount_stock` checks it independently from the worker rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .geography import CHINA, CITIES, PROVINCES, city_province_index
+from .workers import NEVER, Workers
+
+QUANTITIES = ("stock", "inflow", "outflow", "defections", "confined")
+FLOWS = ("inflow", "outflow", "defections")
+
+
+class DailyRecords:
+    """Arrays of shape (days, cities) for every quantity, in agents."""
+
+    def __init__(self, days: int, initial_stock: np.ndarray) -> None:
+        cities = len(CITIES)
+        self.days = days
+        self.initial_stock = initial_stock.astype(np.int64)
+        self.stock_now = self.initial_stock.copy()
+        self.confined_now = np.zeros(cities, dtype=np.int64)
+        self.data = {name: np.zeros((days, cities), dtype=np.int64) for name in QUANTITIES}
+
+    def count(self, quantity: str, day: int, cities: np.ndarray) -> None:
+        """Add one flow event per entry of `cities` (city indices) on `day`."""
+        if cities.size == 0:
+            return
+        counts = np.bincount(cities, minlength=len(CITIES))
+        self.data[quantity][day] += counts
+        if quantity == "inflow":
+            self.stock_now += counts
+        else:
+            self.stock_now -= counts
+
+    def confine(self, cities: np.ndarray, sign: int) -> None:
+        """Workers confined (+1) or leaving confinement by repatriation (-1)."""
+        if cities.size:
+            self.confined_now += sign * np.bincount(cities, minlength=len(CITIES))
+
+    def close_day(self, day: int) -> None:
+        """Write the end-of-day stock and confined count."""
+        self.data["stock"][day] = self.stock_now
+        self.data["confined"][day] = self.confined_now
+
+    def by_place(self, quantity: str) -> dict[str, np.ndarray]:
+        """One daily series per city, per province and for China (days,) in agents."""
+        values = self.data[quantity]
+        out = {city.name: values[:, c] for c, city in enumerate(CITIES)}
+        province_of = np.asarray(city_province_index())
+        for p, province in enumerate(PROVINCES):
+            out[province] = values[:, province_of == p].sum(axis=1)
+        out[CHINA] = values.sum(axis=1)
+        return out
+
+    def frame(self, start: dt.date, scale: int = 1, places: str = "all") -> pd.DataFrame:
+        """A long table: date, place, and one column per quantity, in workers (agents times scale).
+
+        `places` is "all" (cities, provinces and China) or "provinces" (provinces and China).
+        """
+        dates = pd.date_range(start, periods=self.days, freq="D")
+        names = list(PROVINCES) + [CHINA] if places == "provinces" else None
+        series = {q: self.by_place(q) for q in QUANTITIES}
+        keys = names if names is not None else list(series["stock"])
+        parts = []
+        for place in keys:
+            part = pd.DataFrame({"date": dates, "place": place})
+            for q in QUANTITIES:
+                part[q] = series[q][place] * scale
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)
+
+
+def recount_stock(workers: Workers, day: int, cities: int) -> np.ndarray:
+    """Stock per city at the end of `day`, counted afresh from the worker rows.
+
+    A row is present on `day` when it arrived on or before it and has not left by then.
+    Used by tests to check the running counts; it does not depend on any flow record.
+    """
+    arrival = workers.column("arrival")
+    departure = workers.column("departure")
+    present = (arrival <= day) & (departure > day)
+    return np.bincount(workers.column("city")[present], minlength=cities)
+
+
+__all__ = ["DailyRecords", "QUANTITIES", "FLOWS", "recount_stock", "NEVER"]

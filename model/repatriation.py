@@ -1,0 +1,80 @@
+"""The repatriation queue: who goes home first, crossing by crossing.
+
+The North Korean side keeps, for each border crossing, a queue per priority class (000,
+003, 004: the sick and injured, the mentally ill, troublemakers, confined defectors, workers
+whose factory closed, ordinary workers from small factories, other ordinary workers, and
+last those due for rotation). Each day a crossing that is open takes workers from the head
+of its highest non-empty class, no more than its capacity. Within a class, workers leave in
+the order they were put in the queue.
+
+A worker may be queued more than once (first as ordinary, later as sick); the first time
+they are taken they leave, and later entries are skipped as stale.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from .events import PRIORITY_CLASSES
+from .workers import PRESENT_MAX, Workers
+
+QUEUE_CLASSES: tuple[str, ...] = PRIORITY_CLASSES + ("rotation",)
+"""Queue classes in the order they leave; rotation (contract ended, replaced) comes last."""
+
+CLASS_RANK = {name: rank for rank, name in enumerate(QUEUE_CLASSES)}
+
+
+class RepatriationQueue:
+    """Per crossing and per class, the ids of workers waiting to go home, in order."""
+
+    def __init__(self, crossings: int) -> None:
+        self._queues: list[list[deque[np.ndarray]]] = [
+            [deque() for _ in QUEUE_CLASSES] for _ in range(crossings)
+        ]
+        self._waiting = np.zeros(crossings, dtype=np.int64)
+
+    def waiting(self, crossing: int) -> int:
+        """An upper bound on the workers waiting at `crossing` (stale entries included)."""
+        return int(self._waiting[crossing])
+
+    def push(self, workers: Workers, ids: np.ndarray, crossings: np.ndarray, rank: int) -> None:
+        """Queue `ids` in class `rank`, keeping their order; `crossings[i]` is the crossing of `ids[i]`.
+
+        A worker already queued in a class that leaves earlier stays there.
+        """
+        better = (workers.queued[ids] < 0) | (workers.queued[ids] > rank)
+        ids, crossings = ids[better], crossings[better]
+        if ids.size == 0:
+            return
+        workers.queued[ids] = rank
+        for crossing in np.unique(crossings).tolist():
+            chunk = ids[crossings == crossing]
+            self._queues[crossing][rank].append(chunk)
+            self._waiting[crossing] += chunk.size
+
+    def take(self, workers: Workers, crossing: int, capacity: int) -> list[tuple[int, np.ndarray]]:
+        """Up to `capacity` present workers from the head of `crossing`'s queue, as (class rank, ids)."""
+        taken: list[tuple[int, np.ndarray]] = []
+        need = capacity
+        for rank, queue in enumerate(self._queues[crossing]):
+            while need > 0 and queue:
+                chunk = queue[0]
+                positions = np.flatnonzero((workers.status[chunk] <= PRESENT_MAX) & (workers.queued[chunk] == rank))
+                valid = chunk[positions]
+                if valid.size <= need:
+                    queue.popleft()
+                    self._waiting[crossing] -= chunk.size
+                    if valid.size:
+                        taken.append((rank, valid))
+                    need -= valid.size
+                else:
+                    cut = int(positions[need - 1]) + 1
+                    queue[0] = chunk[cut:]
+                    self._waiting[crossing] -= cut
+                    taken.append((rank, valid[:need]))
+                    need = 0
+            if need == 0:
+                break
+        return taken

@@ -1,0 +1,28 @@
+"""Shared helpers: small, fast models for mechanism tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from model import LaborModel, Parameters, parse_event, with_overrides
+
+START = dt.date(2017, 1, 1)
+
+
+def event(**table):
+    """An event from keyword arguments, as a scenario file would give it."""
+    return parse_event(table, "test")
+
+
+def small_model(events=(), end=dt.date(2018, 12, 31), seed=1, **overrides) -> LaborModel:
+    """A model of a few thousand workers with only the given events (no shared history)."""
+    base = {"initial_stock": 4000}
+    base.update(overrides)
+    return LaborModel(with_overrides(base), list(events), START, end, seed)
+
+
+@pytest.fixture
+def params() -> Parameters:
+    return Parameters()
