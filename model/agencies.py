@@ -27,15 +27,38 @@ import mesa
 import numpy as np
 
 from .events import PRIORITY_CLASSES, Event
-from .geography import CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
+from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
 from .repatriation import CLASS_RANK, RepatriationQueue
-from .workers import CONFINED, SICK, WORKING, Condition, Status
+from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
 
 if TYPE_CHECKING:
     from .sim import LaborModel
 
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 """Workers who left in these classes may be sent back later (002: "the very same workers")."""
+
+
+def first_by_rank(ranks: np.ndarray, tiebreak: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the first `count` entries ordered by rank, then tiebreak, then position.
+
+    The same as `np.lexsort((tiebreak, ranks))[:count]`, without sorting what lies beyond
+    `count`: an order for 5% of a province's 30,000 workers sorts some 1,500 of them. Within
+    the last rank needed, `argpartition` finds the cut; every entry tied with it is kept
+    before the stable sort, so ties still go by position.
+    """
+    chosen: list[np.ndarray] = []
+    for rank in distinct(ranks):
+        if count <= 0:
+            break
+        members = np.flatnonzero(ranks == rank)
+        keys = tiebreak[members]
+        if count < members.size:
+            cut = keys[np.argpartition(keys, count - 1)[count - 1]]
+            members, keys = members[keys <= cut], keys[keys <= cut]
+        members = members[np.argsort(keys, kind="stable")][:count]
+        chosen.append(members)
+        count -= members.size
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
 
 class ChineseAgency(mesa.Agent):
@@ -128,12 +151,14 @@ class NorthKoreanAgency(mesa.Agent):
         if ids.size == 0:
             return
         model = self.model
-        ranks = np.broadcast_to(np.asarray(rank), ids.shape)
         if replace:
             model.workers.replace[ids] = True
         crossings = model.crossing_of_city[model.workers.city[ids]]
-        for r in np.unique(ranks).tolist():
-            mask = ranks == r
+        if np.ndim(rank) == 0:
+            self.queue.push(model.workers, ids, crossings, int(rank))
+            return
+        for r in distinct(rank):
+            mask = rank == r
             self.queue.push(model.workers, ids[mask], crossings[mask], r)
 
     def order(self, day: int, places: list[str], share: float | None = None, count: int | None = None,
@@ -145,15 +170,17 @@ class NorthKoreanAgency(mesa.Agent):
         classes listed), at random within a class; returns how many agents were queued.
         """
         model = self.model
-        cities = sorted({c for place in places for c in cities_in(place)})
-        ids = model.workers.present_ids()
-        ids = ids[np.isin(model.workers.city[ids], cities)]
+        in_places = np.zeros(len(CITIES), dtype=bool)
+        in_places[[c for place in places for c in cities_in(place)]] = True
+        ids = model.workers.present_ids(in_places[model.workers.column("city")])
         ranks = self.classify(ids)
-        allowed = np.isin(ranks, [CLASS_RANK[c] for c in classes])
+        wanted = np.zeros(len(CLASS_RANK), dtype=bool)
+        wanted[[CLASS_RANK[c] for c in classes]] = True
+        allowed = wanted[ranks]
         ids, ranks = ids[allowed], ranks[allowed]
         quota = int(round(share * allowed.sum())) if share is not None else int(round((count or 0) / model.params.scale))
         tiebreak = model.streams["orders"].random(ids.size)
-        chosen = np.lexsort((tiebreak, ranks))[:quota]
+        chosen = first_by_rank(ranks, tiebreak, quota)
         self.enqueue(ids[chosen], ranks[chosen], replace=replace)
         self.orders.append({"day": day, "issuer": issuer, "places": list(places), "queued": int(chosen.size)})
         return int(chosen.size)
@@ -161,16 +188,16 @@ class NorthKoreanAgency(mesa.Agent):
     def send_home(self, day: int) -> None:
         """Each open crossing takes the head of its queue, up to today's capacity out."""
         model = self.model
-        left = model.border.left["out"]
-        for crossing in range(len(CROSSINGS)):
-            if left[crossing] <= 0 or self.queue.waiting(crossing) == 0:
+        left = model.border.left["out"].tolist()
+        for crossing, waiting in enumerate(self.queue.waiting_at()):
+            if left[crossing] <= 0 or waiting == 0:
                 continue
-            for rank, ids in self.queue.take(model.workers, crossing, int(left[crossing])):
+            for rank, ids in self.queue.take(model.workers, crossing, left[crossing]):
                 model.border.use("out", crossing, ids.size)
                 model.depart(ids, day, Status.REPATRIATED, rank)
                 if rank in ORDINARY_RANKS:
-                    for worker in ids.tolist():
-                        self.returnable.setdefault(int(model.workers.factory[worker]), []).append(worker)
+                    for factory, worker in zip(model.workers.factory[ids].tolist(), ids.tolist()):
+                        self.returnable.setdefault(factory, []).append(worker)
                 replaced = ids[model.workers.replace[ids]]
                 if replaced.size and self.rotation_active:
                     self._plan_replacements(model.workers.factory[replaced], day)
@@ -187,8 +214,8 @@ class NorthKoreanAgency(mesa.Agent):
             return
         model = self.model
         workers = model.workers
-        ids = workers.present_ids()
-        ids = ids[(workers.contract_end[ids] <= day) & (workers.status[ids] == WORKING) & (workers.queued[ids] < 0)]
+        ids = np.flatnonzero((workers.column("contract_end") <= day) & (workers.column("status") == WORKING)
+                             & (workers.column("queued") < 0))
         if ids.size == 0:
             return
         city = workers.city[ids]
@@ -232,7 +259,7 @@ class NorthKoreanAgency(mesa.Agent):
     def dispatch(self, day: int) -> None:
         """Today's arrivals: replacements that are due, then the active waves, within capacity."""
         model = self.model
-        due = np.flatnonzero(self.pending_due <= day)
+        due = np.flatnonzero(self.pending_due <= day) if self.pending_due.size else self.pending_due
         if due.size:
             factories = self.pending_factory[due]
             admitted = model.admitting()[model.factories.province[factories]] & self.rotation_active
@@ -276,7 +303,7 @@ class NorthKoreanAgency(mesa.Agent):
         """
         model = self.model
         arrived = np.zeros(factories.size, dtype=bool)
-        if factories.size == 0:
+        if factories.size == 0 or not model.border.left["in"].any():
             return arrived
         crossings = model.crossing_of_city[model.factories.city[factories]]
         left = model.border.left["in"]
@@ -335,12 +362,21 @@ class NorthKoreanAgency(mesa.Agent):
             self.respond(day, province)
 
     def respond(self, day: int, province: int) -> None:
-        """Tighten surveillance and recall-and-replace workers in the province (001)."""
-        params = self.model.params
+        """Tighten surveillance and recall-and-replace workers in the province (001).
+
+        A recall needs a way home: while every crossing serving the province is closed to
+        people (2020-2023), the response is surveillance alone (001: "strict surveillance by
+        the State Security Department" while workers were stuck).
+        """
+        model = self.model
+        params = model.params
         self.surveillance_peak[province] = self.surveillance(day)[province] * params.surveillance_step
         self.surveillance_day[province] = day
         self.recent_defections = deque(e for e in self.recent_defections if e[1] != province)
         self.responses.append((day, PROVINCES[province]))
+        serving = np.unique(model.crossing_of_city[model.province_of_city == province])
+        if not model.border.is_open[serving].any():
+            return
         self.order(day, [PROVINCES[province]], share=1.0, classes=("troublemaker", "confined"), replace=True)
         self.order(day, [PROVINCES[province]], share=params.recall_share,
                    classes=("small_factory", "ordinary"), replace=True)

@@ -33,6 +33,8 @@ class Border:
         self._fraction = np.zeros(count)
         self.left = {"out": np.zeros(count, dtype=np.int64), "in": np.zeros(count, dtype=np.int64)}
         self.is_open = np.ones(count, dtype=bool)
+        self._whole = np.zeros(count)
+        self._steady = False  # True while each day's refill is yesterday's (nothing carried over)
 
     def _targets(self, name: str) -> list[int]:
         return list(range(len(CROSSINGS))) if name == "all" else [CROSSING_INDEX[name]]
@@ -54,6 +56,7 @@ class Border:
             else:
                 self.capacity[crossing] = float(event["vehicles"]) * self.params.seats_per_vehicle
             self.is_open[crossing] = self.status[crossing] == OPEN and self.capacity[crossing] > 0
+        self._steady = False
 
     def open_to_workers(self, crossing: int) -> bool:
         """True when workers may cross here (status open and some capacity)."""
@@ -64,12 +67,19 @@ class Border:
         return (~self.is_open).astype(float)
 
     def new_day(self) -> None:
-        """Refill today's capacity, in agents, in both directions."""
-        total = np.where(self.is_open, self.capacity / self.params.scale + self._fraction, 0.0)
-        whole = np.floor(total)
-        self._fraction = total - whole
-        self.left["out"][:] = whole
-        self.left["in"][:] = whole
+        """Refill today's capacity, in agents, in both directions.
+
+        While no fraction carries over from day to day (whole capacities, the usual case
+        at full scale), today's refill is yesterday's and is not recomputed.
+        """
+        if not self._steady:
+            total = np.where(self.is_open, self.capacity / self.params.scale + self._fraction, 0.0)
+            self._whole = np.floor(total)
+            fraction = total - self._whole
+            self._steady = not self._fraction.any() and not fraction.any()
+            self._fraction = fraction
+        self.left["out"][:] = self._whole
+        self.left["in"][:] = self._whole
 
     def use(self, direction: str, crossing: int, count: int) -> None:
         """Record that `count` agents crossed today in `direction` ("in" or "out")."""

@@ -40,15 +40,16 @@ def defection_hazard(params: Parameters, level: np.ndarray, surveillance: np.nda
     return params.defection_base_rate / DAYS_PER_YEAR * np.exp(level) / surveillance
 
 
-def attempt_days(hazard: np.ndarray, used: np.ndarray, clock: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+def attempt_days(hazard: np.ndarray, used: np.ndarray, clock: np.ndarray,
+                 span: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Advance cumulative hazards by `span` days at constant `hazard`.
 
-    Returns (mask of workers whose clock runs out within the span, offset in days of each
-    such attempt from the start of the span).
+    Returns (cumulative hazard at the end of the span, mask of workers whose clock runs out
+    within the span, offset in days of each such attempt from the start of the span).
     """
     total = used + hazard * span
     due = total >= clock
     with np.errstate(divide="ignore", invalid="ignore"):
         offset = np.floor((clock[due] - used[due]) / hazard[due])
     offset = np.nan_to_num(offset, nan=0.0, posinf=span - 1, neginf=0.0)
-    return due, np.clip(offset, 0, span - 1).astype(np.int64)
+    return total, due, np.clip(offset, 0, span - 1).astype(np.int64)

@@ -72,8 +72,7 @@ class Factory(mesa.Agent):
         """Shut down; returns the ids of the workers who were employed here and still are in China."""
         self.model.factories.open[self.index] = False
         workers = self.model.workers
-        ids = workers.present_ids()
-        return ids[workers.factory[ids] == self.index]
+        return workers.present_ids(workers.column("factory") == self.index)
 
 
 def build_factories(params, rng: np.random.Generator) -> tuple[FactoryTable, np.ndarray]:

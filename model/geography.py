@@ -86,7 +86,7 @@ def city_name(name: str) -> str | None:
 
 
 def cities_in(place: str) -> list[int]:
-    """Indices of the cities inside `place`: a city, a province or China.
+    """Indices of the cities inside `place`: a city, a province, a crossing (the cities it serves) or China.
 
     Raises KeyError for a place the model does not know, so callers can name it in an error.
     """
@@ -94,6 +94,8 @@ def cities_in(place: str) -> list[int]:
         return list(range(len(CITIES)))
     if place in PROVINCE_INDEX:
         return [i for i, city in enumerate(CITIES) if city.province == place]
+    if place in CROSSING_INDEX:
+        return [i for i, city in enumerate(CITIES) if city.crossing == place]
     canonical = city_name(place)
     if canonical is None:
         raise KeyError(place)
@@ -101,8 +103,13 @@ def cities_in(place: str) -> list[int]:
 
 
 def is_place(place: str) -> bool:
-    """True for a city, a province, China or "overseas": any place a report may name."""
-    return place == OVERSEAS or place == CHINA or place in PROVINCE_INDEX or city_name(place) is not None
+    """True for a city, a province, a crossing, China or "overseas": any place a report may name.
+
+    A crossing stands for the workers of every city it serves: "200 a day going home from
+    Dandong" by seven minibuses (000) counts everyone taken across at Dandong-Sinuiju.
+    """
+    return (place in (OVERSEAS, CHINA) or place in PROVINCE_INDEX or place in CROSSING_INDEX
+            or city_name(place) is not None)
 
 
 def city_province_index() -> list[int]:

@@ -83,7 +83,7 @@ class Parameters:
     # --- dissatisfaction and defection -------------------------------------------------
     defection_base_rate: float = _param(
         0.0005, "per worker-year", "004: defecting 'never crosses their mind' for most; calibrated")
-    overstay_effect: float = _param(0.4, "log-hazard per year overstayed", "001: stuck 6 to 10 years; calibrated")
+    overstay_effect: float = _param(0.4, "log-hazard per year overstayed", "001: stuck 6 to 10 years; assumption")
     debt_effect: float = _param(0.5, "log-hazard per log of debt growth", "001: debts grew with interest")
     contact_effect: float = _param(1.0, "log-hazard when the border is closed", "001: contact with family blocked")
     debt_interest: float = _param(0.2, "per year", "001: bribes' debts increase with interest; assumption")
@@ -103,7 +103,7 @@ class Parameters:
     surveillance_step: float = _param(2.0, "hazard divisor per response", "001: strict surveillance by State Security")
     surveillance_half_life_days: float = _param(180.0, "days", "assumption")
     recall_share: float = _param(
-        0.05, "share of a province's ordinary workers", "001: recall existing personnel and replace them; assumption")
+        0.05, "share of a province's ordinary workers", "001: recall existing personnel and replace them; calibrated")
 
     # --- Chinese side ------------------------------------------------------------------
     admission_threshold: float = _param(

@@ -14,7 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .geography import CHINA, CITIES, PROVINCES, city_province_index
+from .geography import CHINA, CITIES, CROSSINGS, PROVINCES, city_crossing_index, city_province_index
 from .workers import NEVER, Workers
 
 QUANTITIES = ("stock", "inflow", "outflow", "defections", "confined")
@@ -53,14 +53,21 @@ class DailyRecords:
         self.data["stock"][day] = self.stock_now
         self.data["confined"][day] = self.confined_now
 
-    def by_place(self, quantity: str) -> dict[str, np.ndarray]:
-        """One daily series per city, per province and for China (days,) in agents."""
+    def by_place(self, quantity: str, crossings: bool = False) -> dict[str, np.ndarray]:
+        """One daily series per city, per province and for China (days,) in agents.
+
+        With `crossings`, also one per border crossing: the sum over the cities it serves.
+        """
         values = self.data[quantity]
         out = {city.name: values[:, c] for c, city in enumerate(CITIES)}
         province_of = np.asarray(city_province_index())
         for p, province in enumerate(PROVINCES):
             out[province] = values[:, province_of == p].sum(axis=1)
         out[CHINA] = values.sum(axis=1)
+        if crossings:
+            crossing_of = np.asarray(city_crossing_index())
+            for c, crossing in enumerate(CROSSINGS):
+                out[crossing.name] = values[:, crossing_of == c].sum(axis=1)
         return out
 
     def frame(self, start: dt.date, scale: int = 1, places: str = "all") -> pd.DataFrame:

@@ -18,7 +18,7 @@ from collections import deque
 import numpy as np
 
 from .events import PRIORITY_CLASSES
-from .workers import PRESENT_MAX, Workers
+from .workers import PRESENT_MAX, Workers, distinct
 
 QUEUE_CLASSES: tuple[str, ...] = PRIORITY_CLASSES + ("rotation",)
 """Queue classes in the order they leave; rotation (contract ended, replaced) comes last."""
@@ -39,18 +39,25 @@ class RepatriationQueue:
         """An upper bound on the workers waiting at `crossing` (stale entries included)."""
         return int(self._waiting[crossing])
 
+    def waiting_at(self) -> list[int]:
+        """`waiting` for every crossing at once (a day with an empty queue then costs one call)."""
+        return self._waiting.tolist()
+
     def push(self, workers: Workers, ids: np.ndarray, crossings: np.ndarray, rank: int) -> None:
         """Queue `ids` in class `rank`, keeping their order; `crossings[i]` is the crossing of `ids[i]`.
 
         A worker already queued in a class that leaves earlier stays there.
         """
-        better = (workers.queued[ids] < 0) | (workers.queued[ids] > rank)
-        ids, crossings = ids[better], crossings[better]
-        if ids.size == 0:
-            return
+        queued = workers.queued[ids]
+        better = (queued < 0) | (queued > rank)
+        if not better.all():
+            ids, crossings = ids[better], crossings[better]
+            if ids.size == 0:
+                return
         workers.queued[ids] = rank
-        for crossing in np.unique(crossings).tolist():
-            chunk = ids[crossings == crossing]
+        places = distinct(crossings)
+        for crossing in places:
+            chunk = ids if len(places) == 1 else ids[crossings == crossing]
             self._queues[crossing][rank].append(chunk)
             self._waiting[crossing] += chunk.size
 
@@ -61,7 +68,7 @@ class RepatriationQueue:
         for rank, queue in enumerate(self._queues[crossing]):
             while need > 0 and queue:
                 chunk = queue[0]
-                positions = np.flatnonzero((workers.status[chunk] <= PRESENT_MAX) & (workers.queued[chunk] == rank))
+                positions = ((workers.status[chunk] <= PRESENT_MAX) & (workers.queued[chunk] == rank)).nonzero()[0]
                 valid = chunk[positions]
                 if valid.size <= need:
                     queue.popleft()

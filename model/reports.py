@@ -28,7 +28,7 @@ from datetime import date
 from pathlib import Path
 
 from model.errors import InputError
-from model.geography import CHINA, CITIES, CITY_ALIASES, OVERSEAS, PROVINCES, is_place
+from model.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
 
 REPORT_COLUMNS: tuple[str, ...] = (
     "id",
@@ -55,7 +55,7 @@ CONFIDENCES: tuple[str, ...] = ("high", "medium", "low")
 
 _ID = re.compile(r"[a-z0-9][a-z0-9_.-]*\Z")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_KNOWN_PLACES = ", ".join([*PROVINCES, CHINA, OVERSEAS, *(c.name for c in CITIES), *CITY_ALIASES])
+_KNOWN_PLACES = ", ".join([*PROVINCES, CHINA, OVERSEAS, *(c.name for c in CITIES), *CITY_ALIASES, *CROSSING_INDEX])
 
 
 @dataclass(frozen=True)

@@ -208,23 +208,26 @@ class LaborModel(mesa.Model):
         """Re-evaluate dissatisfaction, draw troublemakers, rotate, and let failing factories close."""
         params, workers = self.params, self.workers
         span = params.hazard_update_days
-        ids = workers.present_ids()
-        ids = ids[workers.status[ids] != CONFINED]
+        ids = np.flatnonzero(workers.column("status") <= SICK)  # present and not confined
         if ids.size:
             city = workers.city[ids]
+            contact_cut = self.border.contact_cut()[self.crossing_of_city]  # per city, then per worker
             level = dissatisfaction(params, day, workers.arrival[ids], workers.contract_end[ids],
-                                    workers.log_debt0[ids], self.border.contact_cut()[self.crossing_of_city[city]])
-            hazard = defection_hazard(params, level, self.north_korea.surveillance(day)[self.province_of_city[city]])
-            used = workers.hazard[ids]
-            due, offset = attempt_days(hazard, used, workers.clock[ids], span)
-            workers.hazard[ids] = used + hazard * span
+                                    workers.log_debt0[ids], contact_cut[city])
+            surveillance = self.north_korea.surveillance(day)[self.province_of_city]
+            hazard = defection_hazard(params, level, surveillance[city])
+            total, due, offset = attempt_days(hazard, workers.hazard[ids], workers.clock[ids], span)
+            workers.hazard[ids] = total
             attempting = ids[due]
             self.calendar.schedule("defection", day + offset, attempting)
             workers.hazard[attempting] = 0.0
             workers.clock[attempting] = self.streams["defection"].exponential(1.0, attempting.size)
-            calm = ~workers.troublemaker[ids]
-            trouble = self.streams["trouble"].random(ids.size) < -np.expm1(-params.trouble_ratio * hazard * span)
-            workers.troublemaker[ids[calm & trouble]] = True
+            draws = self.streams["trouble"].random(ids.size)
+            # A probability -expm1(-x) never exceeds x: only draws below twice the largest x can
+            # succeed, so the costly expm1 is evaluated for those few, with the same result.
+            maybe = (draws < 2 * params.trouble_ratio * float(hazard.max()) * span).nonzero()[0]
+            trouble = maybe[draws[maybe] < -np.expm1(-params.trouble_ratio * hazard[maybe] * span)]
+            workers.troublemaker[ids[trouble]] = True  # once a troublemaker, always one
         self.north_korea.rotate(day)
         self._close_factories(day)
 
@@ -256,6 +259,8 @@ class LaborModel(mesa.Model):
         if ids.size == 0:
             return
         ids = ids[self.workers.status[ids] == WORKING]
+        if ids.size == 0:
+            return
         mental = self.streams["health"].random(ids.size) < self.params.mental_share
         self.workers.status[ids] = SICK
         self.workers.condition[ids] = np.where(mental, int(Condition.MENTALLY_ILL), int(Condition.SICK_OR_INJURED))
@@ -291,9 +296,9 @@ class LaborModel(mesa.Model):
         sector in the same city.
         """
         workers = self.workers
-        ids = workers.present_ids()
-        ids = ids[(workers.status[ids] <= SICK) & (ids != leader) & (workers.city[ids] == workers.city[leader])
-                  & (workers.sector[ids] == workers.sector[leader])]
+        ids = np.flatnonzero((workers.column("status") <= SICK) & (workers.column("city") == workers.city[leader])
+                             & (workers.column("sector") == workers.sector[leader]))
+        ids = ids[ids != leader]
         elsewhere = workers.factory[ids] != workers.factory[leader]
         mates = ids[np.argsort(elsewhere, kind="stable")]
         return np.concatenate([[leader], mates[: size - 1]]).astype(np.int64)
@@ -308,10 +313,10 @@ class LaborModel(mesa.Model):
         """A collective defection at one factory in `place` (the Shanghai case, 001); returns agents gone."""
         workers = self.workers
         city = CITIES.index(next(c for c in CITIES if c.name == city_name(place)))
-        ids = workers.present_ids()
-        ids = ids[(workers.city[ids] == city) & (workers.status[ids] <= SICK)]
+        available = (workers.column("city") == city) & (workers.column("status") <= SICK)
         if sector is not None:
-            ids = ids[workers.sector[ids] == SECTORS.index(sector)]
+            available &= workers.column("sector") == SECTORS.index(sector)
+        ids = np.flatnonzero(available)
         if ids.size == 0:
             return 0
         leader = int(ids[self.streams["shock"].integers(ids.size)])

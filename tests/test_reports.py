@@ -66,10 +66,10 @@ def test_shipped_ledger_loads_without_error():
 @pytest.mark.parametrize(
     "report_id, kind, place, value, low, high, unit",
     [
-        ("dandong-oct-2024", "outflow", "Dandong", 4000, None, None, "workers"),
-        ("dandong-nov-2024", "outflow", "Dandong", 2000, None, None, "workers"),
-        ("dandong-daily-nov-2024", "outflow", "Dandong", 200, None, None, "workers_per_day"),
-        ("dandong-two-months-2024", "outflow", "Dandong", 6000, None, None, "workers"),
+        ("dandong-oct-2024", "outflow", "Dandong-Sinuiju", 4000, None, None, "workers"),
+        ("dandong-nov-2024", "outflow", "Dandong-Sinuiju", 2000, None, None, "workers"),
+        ("dandong-daily-nov-2024", "outflow", "Dandong-Sinuiju", 200, None, None, "workers_per_day"),
+        ("dandong-two-months-2024", "outflow", "Dandong-Sinuiju", 6000, None, None, "workers"),
         ("hunchun-dispatch-aug-2024", "inflow", "Hunchun", 500, None, None, "workers"),
         ("hunchun-garment-150-aug-2024", "inflow", "Hunchun", None, 150, None, "workers"),
         ("hunchun-rabboni-aug-2024", "inflow", "Hunchun", None, 200, None, "workers"),

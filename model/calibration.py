@@ -1,0 +1,248 @@
+"""Calibration: fit the priors in `calibration/priors.toml` to the reports with ABC-SMC (pyabc).
+
+Each simulation draws a parameter set, runs the shared history up to the last report and
+computes every report's simulated counterpart (`observation.py`); the ABC distance is the
+root of the summed squared standardized errors. pyabc keeps its history in an SQLite
+database in `calibration/`: every finished generation is stored, so an interrupted
+calibration continues with `--resume` from the last finished generation.
+
+To meet the time budget (SPEC: at least 5,000 simulations in at most 10 minutes on two
+cores) calibration runs at reduced scale, one agent for `CALIBRATION_SCALE` workers; the fit
+table (`fit.py`) then checks the posterior at full scale, every worker an agent.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .history import HISTORY_START
+from .observation import Observation, distance, observations
+from .parameters import Parameters, with_overrides
+from .posterior import integer_safe, write_posterior
+from .reports import Report
+from .sim import LaborModel
+
+CALIBRATION_SCALE = 10
+"""Workers per agent during calibration (the fit is checked at full scale)."""
+
+DEFAULT_POPULATION = 500
+DEFAULT_GENERATIONS = 8
+DISTRIBUTIONS = ("uniform", "loguniform")
+QUANTITIES = ("stock", "inflow", "outflow", "defections")
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A calibrated parameter: its prior distribution, range and the reason for it."""
+
+    name: str
+    distribution: str
+    low: float
+    high: float
+    reason: str
+
+    def pyabc_rv(self) -> Any:
+        import pyabc
+
+        if self.distribution == "uniform":
+            return pyabc.RV("uniform", self.low, self.high - self.low)
+        return pyabc.RV("loguniform", self.low, self.high)
+
+
+def load_priors(path: str | os.PathLike[str]) -> list[Prior]:
+    """Read and check the priors file; one InputError naming the file and key on any problem."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such priors file") from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read the priors: {error}") from None
+    known = Parameters()
+    priors = []
+    for name, spec in table.items():
+        where = f"{path}: key {name}"
+        if not hasattr(known, name) or isinstance(getattr(known, name), dict):
+            raise InputError(f"{where}: not a numeric parameter of the model")
+        if not isinstance(spec, dict):
+            raise InputError(f"{where}: must be a table with distribution, low, high, reason")
+        unknown = set(spec) - {"distribution", "low", "high", "reason"}
+        if unknown:
+            raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+        if spec.get("distribution") not in DISTRIBUTIONS:
+            raise InputError(f"{where}.distribution: must be one of {', '.join(DISTRIBUTIONS)}")
+        low, high = spec.get("low"), spec.get("high")
+        for key, value in (("low", low), ("high", high)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InputError(f"{where}.{key}: must be a number")
+        if not low < high or (spec["distribution"] == "loguniform" and low <= 0):
+            raise InputError(f"{where}: need 0 <= low < high (low > 0 for loguniform), got {low}, {high}")
+        if not isinstance(spec.get("reason"), str) or not spec["reason"].strip():
+            raise InputError(f"{where}.reason: say why this range (an article or an argument)")
+        priors.append(Prior(name, spec["distribution"], float(low), float(high), spec["reason"]))
+    if not priors:
+        raise InputError(f"{path}: no parameters to calibrate")
+    return priors
+
+
+def simulate_series(params: Parameters, seed: int, end: dt.date) -> dict[str, dict[str, np.ndarray]]:
+    """Daily series in workers, by quantity and place (cities, provinces, crossings, China)."""
+    model = LaborModel(params, None, HISTORY_START, end, seed).run()
+    scale = params.scale
+    return {q: {place: values * scale for place, values in model.records.by_place(q, crossings=True).items()}
+            for q in QUANTITIES}
+
+
+def report_end(reports: list[Report]) -> dt.date:
+    """The last day any report covers: simulations need not run further."""
+    return max(r.period_end for r in reports)
+
+
+class ReportSimulator:
+    """What pyabc calls for a parameter set: a run's value for every report, by report id.
+
+    A plain class (not a closure) so that it pickles to local processes and Dask workers.
+    """
+
+    def __init__(self, reports: list[Report], scale: int = CALIBRATION_SCALE) -> None:
+        self.end = report_end(reports)
+        self.observed = observations(reports)
+        self.scale = scale
+
+    def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
+        overrides = integer_safe(dict(parameters))
+        overrides["scale"] = self.scale
+        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker process
+        series = simulate_series(with_overrides(overrides, "calibration"), seed, self.end)
+        return {o.report.id: o.simulate(series) for o in self.observed}
+
+
+class ReportDistance:
+    """The ABC distance between a simulation and the reports (see `observation.py`)."""
+
+    def __init__(self, reports: list[Report]) -> None:
+        self.observed: list[Observation] = observations(reports)
+
+    def __call__(self, simulated: dict[str, float], _reported: dict[str, float]) -> float:
+        return distance(self.observed, simulated)
+
+
+def fingerprint(reports: list[Report], priors: list[Prior], scale: int) -> str:
+    """A hash of what a calibration fits, so `--resume` refuses to mix runs of different inputs."""
+    text = json.dumps([[r.__dict__ for r in reports], [p.__dict__ for p in priors], scale], default=str,
+                      sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _sampler(jobs: int, scheduler: str | None) -> Any:
+    from pyabc.sampler import DaskDistributedSampler, MulticoreEvalParallelSampler, SingleCoreSampler
+
+    if scheduler:
+        from distributed import Client
+
+        try:
+            client = Client(scheduler, timeout=20)
+        except (OSError, TimeoutError) as error:
+            raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {error}") from None
+        return DaskDistributedSampler(client, batch_size=4)
+    if jobs <= 1:
+        return SingleCoreSampler()
+    return MulticoreEvalParallelSampler(n_procs=jobs)
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration produced: the posterior and how it got there."""
+
+    particles: pd.DataFrame
+    weights: np.ndarray
+    generations: int
+    simulations: int
+    epsilon: float
+    seconds: float
+    database: Path
+    run_id: int
+
+
+def calibrate(reports: list[Report], priors: list[Prior], database: Path, population: int = DEFAULT_POPULATION,
+              generations: int = DEFAULT_GENERATIONS, jobs: int = 1, scheduler: str | None = None,
+              resume: bool = False, scale: int = CALIBRATION_SCALE,
+              on_generation: Callable[[int, float, int], None] | None = None) -> CalibrationResult:
+    """Run (or continue) ABC-SMC until `generations` generations are stored.
+
+    `on_generation(t, epsilon, total_simulations)` is called after each finished generation
+    (the command line draws its progress bar with it). With `resume`, the newest run in
+    `database` continues if it was made with the same reports, priors and scale.
+    """
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)
+    logging.getLogger("Sampler").setLevel(logging.WARNING)
+    start = dt.datetime.now()
+    prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors})
+    key = fingerprint(reports, priors, scale)
+    simulator, metric, sampler = ReportSimulator(reports, scale), ReportDistance(reports), _sampler(jobs, scheduler)
+
+    def smc() -> Any:
+        return pyabc.ABCSMC(simulator, prior, metric, population_size=population, sampler=sampler)
+
+    url = f"sqlite:///{database}"
+    if resume:
+        if not database.exists():
+            raise InputError(f"{database}: nothing to resume (no calibration database); run without --resume")
+        runs = pyabc.History(url).all_runs()
+        if not runs:
+            raise InputError(f"{database}: nothing to resume (no run in the database)")
+        run_id = int(runs[-1].id)
+        history = smc().load(url, run_id)
+        if _run_key(history) != key:
+            raise InputError(f"{database}: run {run_id} was made with other reports, priors or scale; "
+                             "start a new calibration without --resume")
+    else:
+        history = smc().new(url, {o.report.id: 0.0 for o in observations(reports)}, meta_info={"key": key})
+        run_id = int(history.id)
+    # One generation at a time, each continuing from the database exactly as `--resume` does
+    # after an interruption, so that progress can be shown and nothing finished is lost.
+    while history.max_t + 1 < generations:
+        abc = smc()
+        abc.load(url, run_id)
+        history = abc.run(max_nr_populations=1)
+        if on_generation is not None:
+            populations = history.get_all_populations()
+            on_generation(history.max_t, float(populations.epsilon.iloc[-1]), int(history.total_nr_simulations))
+    if history.max_t < 0:
+        raise InputError(f"{database}: no finished generation to take a posterior from")
+    particles, weights = history.get_distribution(m=0, t=history.max_t)
+    populations = history.get_all_populations()
+    return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
+                             int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
+                             (dt.datetime.now() - start).total_seconds(), database, run_id)
+
+
+def _run_key(history: Any) -> str | None:
+    """The fingerprint stored with a run (pyabc keeps the meta information as a dict's repr)."""
+    try:
+        options = ast.literal_eval(history.get_abc().json_parameters or "{}")
+    except (ValueError, SyntaxError):
+        return None
+    return options.get("key") if isinstance(options, dict) else None
+
+
+def save_posterior(result: CalibrationResult, path: Path) -> None:
+    """Write the posterior (weights and parameter columns) atomically."""
+    write_posterior(result.particles.reset_index(drop=True), result.weights, path)
