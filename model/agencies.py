@@ -259,7 +259,7 @@ class NorthKoreanAgency(mesa.Agent):
     def dispatch(self, day: int) -> None:
         """Today's arrivals: replacements that are due, then the active waves, within capacity."""
         model = self.model
-        due = np.flatnonzero(self.pending_due <= day) if self.pending_due.size else self.pending_due
+        due = (self.pending_due <= day).nonzero()[0] if self.pending_due.size else self.pending_due
         if due.size:
             factories = self.pending_factory[due]
             admitted = model.admitting()[model.factories.province[factories]] & self.rotation_active
@@ -307,8 +307,8 @@ class NorthKoreanAgency(mesa.Agent):
             return arrived
         crossings = model.crossing_of_city[model.factories.city[factories]]
         left = model.border.left["in"]
-        for crossing in np.unique(crossings).tolist():
-            positions = np.flatnonzero(crossings == crossing)[: max(int(left[crossing]), 0)]
+        for crossing in distinct(crossings):
+            positions = (crossings == crossing).nonzero()[0][: max(int(left[crossing]), 0)]
             arrived[positions] = True
             model.border.use("in", crossing, positions.size)
         if arrived.any():
@@ -316,8 +316,9 @@ class NorthKoreanAgency(mesa.Agent):
             rng = model.streams["dispatch"]
             prefer = rng.random(targets.size) < (1.0 if experienced_only else model.params.experienced_preference)
             persons = np.full(targets.size, -1, dtype=np.int64)
-            for i in np.flatnonzero(prefer).tolist():
-                pool = self.returnable.get(int(targets[i]))
+            factory_of = targets.tolist()
+            for i in prefer.nonzero()[0].tolist():
+                pool = self.returnable.get(factory_of[i])
                 if pool:
                     persons[i] = model.workers.person[pool.pop()]
             model.arrive(targets, day, persons)

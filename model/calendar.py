@@ -33,9 +33,10 @@ class Calendar:
         order = np.argsort(days, kind="stable")
         days, ids = days[order], ids[order]
         unique, starts = np.unique(days, return_index=True)
+        bounds = starts.tolist() + [ids.size]
         bucket = self._buckets[kind]
-        for day, chunk in zip(unique.tolist(), np.split(ids, starts[1:])):
-            bucket[day].append(chunk)
+        for day, first, last in zip(unique.tolist(), bounds, bounds[1:]):
+            bucket[day].append(ids[first:last])
 
     def pop(self, kind: str, day: int) -> np.ndarray:
         """Take out the ids filed under `kind` for `day` (empty when none)."""

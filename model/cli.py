@@ -7,10 +7,50 @@ traceback. Everything here is callable from Python through the library modules.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
+from .calibration import CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_POPULATION
 from .errors import InputError
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main process like Ctrl-C so that the same clean-up runs (exit 143)."""
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While a long job runs, SIGTERM raises `Terminated`: temporary folders are removed on the way out."""
+    def _raise(_signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread (e.g. called from a notebook's worker thread)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _count(least: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `least`, with a one-line message otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < least:
+            raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        return value
+    parse.__name__ = "count"
+    return parse
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,6 +81,204 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    """Run a scenario's ensemble and write projection.csv, run.json and projection.png."""
+    from .output import check_target
+    from .run import choose_posterior, default_out, run_scenario
+    from .scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.scheduler and args.jobs is not None:
+        raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
+    posterior, posterior_name = choose_posterior(args.posterior)
+    jobs = args.jobs if args.jobs is not None else max(1, min(os.cpu_count() or 1, 4))
+    out = Path(args.out) if args.out else default_out(scenario)
+    check_target(out)
+    talk = not args.quiet
+    if talk:
+        print(f"scenario: {scenario.name} ({scenario.path})", file=sys.stderr)
+        print(f"posterior: {posterior_name}", file=sys.stderr)
+    with _terminate_as_interrupt():
+        result = run_scenario(scenario, out, replicates=args.replicates, seed=args.seed, jobs=jobs,
+                              scheduler=args.scheduler, posterior=posterior, posterior_name=posterior_name,
+                              progress=talk and sys.stderr.isatty(),
+                              command=["labor-stocks", *(args.argv or [])])
+    for warning in result.warnings:
+        print(f"labor-stocks: warning: {warning}", file=sys.stderr)
+    seconds = result.record["timings"]["total_seconds"]
+    print(f"wrote {result.out}/ (projection.csv, run.json, projection.png): "
+          f"{result.record['replicates']} replicates, seed {result.record['seed']}, {seconds:.1f} s")
+    return 0
+
+
+def _reports_check(args: argparse.Namespace) -> int:
+    """Validate a reports ledger; a problem is one line naming the row and column."""
+    from .reports import load_reports
+
+    reports = load_reports(args.file)
+    print(f"{args.file}: {len(reports)} reports, all valid")
+    return 0
+
+
+REPORT_OPTIONS: tuple[tuple[str, bool, str], ...] = (
+    ("id", True, "a short slug, e.g. dandong-oct-2024"),
+    ("source", True, "the article's file name or address"),
+    ("published", True, "date the article was published, YYYY-MM-DD"),
+    ("period-start", True, "first day the figure covers, YYYY-MM-DD"),
+    ("period-end", True, "last day it covers (a stock: the same day), YYYY-MM-DD"),
+    ("place", True, "a province, a city, China or overseas"),
+    ("kind", True, "stock, inflow, outflow or defections"),
+    ("value", False, "the figure, e.g. 4000"),
+    ("low", False, "lower bound ('over 20': 21)"),
+    ("high", False, "upper bound"),
+    ("unit", True, "workers or workers_per_day"),
+    ("confidence", True, "high, medium or low"),
+    ("quote", True, "the article's exact words"),
+    ("notes", False, "how the figure was read (dates, places inferred)"),
+)
+
+
+def _reports_add(args: argparse.Namespace) -> int:
+    """Append one report to the ledger, after checking it with the whole file; the file is never damaged."""
+    from .reports import append_report
+
+    fields = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in REPORT_OPTIONS}
+    report = append_report(args.file, **{key: value for key, value in fields.items() if value is not None})
+    print(f"added report {report.id} to {args.file}")
+    return 0
+
+
+def _load_all_reports(paths: list[str]) -> list:
+    """Reports from one or more ledgers; an id given twice across files is an error."""
+    from .reports import load_reports
+
+    reports, seen = [], {}
+    for path in paths:
+        for report in load_reports(path):
+            if report.id in seen:
+                raise InputError(f"{path}: report id {report.id!r} is already in {seen[report.id]}")
+            seen[report.id] = path
+            reports.append(report)
+    if not reports:
+        raise InputError(f"{', '.join(paths)}: no reports to calibrate against")
+    return reports
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """ABC-SMC on the reports; writes the posterior, then the fit at full scale."""
+    from tqdm import tqdm
+
+    from .calibration import calibrate, load_priors, save_posterior
+    from .fit import fit_table, plot_fit, print_table, write_fit
+    from .posterior import load_posterior
+
+    reports = _load_all_reports(args.reports)
+    priors = load_priors(args.priors)
+    out = Path(args.out)
+    if not out.is_dir():
+        raise InputError(f"--out: not a folder: {out}")
+    database = Path(args.database) if args.database else out / "calibration.db"
+    quiet = args.quiet or not sys.stderr.isatty()
+    print(f"calibrating {len(priors)} parameters against {len(reports)} reports "
+          f"({', '.join(args.reports)}); one agent per {args.scale} workers; database {database}",
+          file=sys.stderr)
+    bar = tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)
+
+    def on_generation(t: int, epsilon: float, simulations: int) -> None:
+        bar.n = t + 1
+        bar.set_postfix(epsilon=f"{epsilon:.3g}", simulations=simulations)
+        bar.refresh()
+        if quiet:
+            print(f"generation {t + 1}/{args.generations}: epsilon {epsilon:.3g}, {simulations} simulations",
+                  file=sys.stderr)
+
+    try:
+        with _terminate_as_interrupt():
+            result = calibrate(reports, priors, database, population=args.population,
+                               generations=args.generations, jobs=args.jobs, scheduler=args.scheduler,
+                               resume=args.resume, scale=args.scale, on_generation=on_generation)
+    except KeyboardInterrupt as interruption:
+        bar.close()
+        print(f"labor-stocks: {'terminated' if isinstance(interruption, Terminated) else 'interrupted'}; "
+              f"finished generations are kept in {database}: continue with --resume", file=sys.stderr)
+        return 143 if isinstance(interruption, Terminated) else 130
+    bar.close()
+    posterior_path = out / "posterior.csv"
+    save_posterior(result, posterior_path)
+    print(f"{result.generations} generations, {result.simulations} simulations in {result.seconds:.0f} s "
+          f"({result.simulations / max(result.seconds, 1e-9):.1f} per second); final epsilon {result.epsilon:.3g}")
+    posterior = load_posterior(posterior_path)
+    print(f"posterior written to {posterior_path}:")
+    print(posterior.summary().to_string(index=False))
+    fit_bar = tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet)
+    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=fit_bar.update)
+    fit_bar.close()
+    write_fit(table, out / "fit.csv")
+    plot_fit(table, out / "fit.png", f"Fit at full scale, {args.draws} posterior draws "
+                                     f"(calibrated at one agent per {args.scale} workers)")
+    print(print_table(table))
+    print(f"fit written to {out / 'fit.csv'} and {out / 'fit.png'}; "
+          f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval")
+    return 0
+
+
+def _fit(args: argparse.Namespace) -> int:
+    """Each report beside what the (calibrated) model says: a table, a CSV and a plot."""
+    from tqdm import tqdm
+
+    from .fit import fit_table, plot_fit, print_table, write_fit
+    from .run import choose_posterior
+
+    reports = _load_all_reports(args.reports)
+    posterior, posterior_name = choose_posterior(args.posterior)
+    print(f"posterior: {posterior_name}", file=sys.stderr)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InputError(f"--out: no such folder: {out.parent}")
+    quiet = args.quiet or not sys.stderr.isatty()
+    bar = tqdm(total=args.draws, desc="fit", unit="run", disable=quiet)
+    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=bar.update)
+    bar.close()
+    write_fit(table, out)
+    plot_fit(table, out.with_suffix(".png"))
+    print(print_table(table))
+    print(f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval; "
+          f"written to {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+def _add_calibration_commands(commands) -> None:
+    calibrate = commands.add_parser("calibrate", help="fit the priors to the reports with ABC-SMC (pyabc)")
+    calibrate.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE",
+                           help="report ledgers (default calibration/reports.csv)")
+    calibrate.add_argument("--priors", default="calibration/priors.toml", help="priors (default calibration/priors.toml)")
+    calibrate.add_argument("--population", type=_count(2), default=DEFAULT_POPULATION,
+                           help=f"particles per generation (default {DEFAULT_POPULATION})")
+    calibrate.add_argument("--generations", type=_count(1), default=DEFAULT_GENERATIONS,
+                           help=f"generations in all, resumed ones included (default {DEFAULT_GENERATIONS})")
+    calibrate.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
+    calibrate.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://host:8786")
+    calibrate.add_argument("--resume", action="store_true", help="continue the newest run in the database")
+    calibrate.add_argument("--database", help="pyabc SQLite history (default OUT/calibration.db)")
+    calibrate.add_argument("--out", default="calibration", help="folder for posterior.csv, fit.csv, fit.png")
+    calibrate.add_argument("--scale", type=_count(1), default=CALIBRATION_SCALE,
+                           help=f"workers per agent while calibrating (default {CALIBRATION_SCALE}; the fit is at 1)")
+    calibrate.add_argument("--draws", type=_count(1), default=40, help="posterior draws for the fit (default 40)")
+    calibrate.add_argument("--seed", type=int, default=0, help="seed of the fit's draws (default 0)")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate.set_defaults(handler=_calibrate)
+
+    fit = commands.add_parser("fit", help="each report beside what the model says")
+    fit.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE")
+    fit.add_argument("--posterior", help="parameter sets, or none (default calibration/posterior.csv when it exists)")
+    fit.add_argument("--out", default="calibration/fit.csv", help="the table (a PNG is written beside it)")
+    fit.add_argument("--draws", type=_count(1), default=40, help="posterior draws (default 40)")
+    fit.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--quiet", action="store_true")
+    fit.set_defaults(handler=_fit)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labor-stocks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -48,19 +286,54 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     simulate.add_argument("--end", default="2030-12-31", help="last day, YYYY-MM-DD (default 2030-12-31)")
     simulate.set_defaults(handler=_simulate)
+
+    run = commands.add_parser(
+        "run", help="run a scenario file: projection.csv, run.json and projection.png",
+        description="Run a scenario's ensemble and write projection.csv, run.json and projection.png "
+                    "into a folder that appears all at once.")
+    run.add_argument("scenario", help="the scenario file, e.g. scenarios/baseline.toml")
+    run.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>/)")
+    run.add_argument("--replicates", metavar="N", type=_count(1), help="replicates (default: the scenario's)")
+    run.add_argument("--seed", metavar="S", type=_count(0), help="seed of the ensemble (default: the scenario's)")
+    run.add_argument("--jobs", metavar="N", type=_count(1),
+                     help="local processes (default: the number of CPUs, at most 4); same results for any N")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    run.add_argument("--posterior", metavar="FILE",
+                     help="parameter sets to draw from (default calibration/posterior.csv if it exists; "
+                          "'none' for the default parameters)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar and no messages but the last line")
+    run.set_defaults(handler=_run)
+
+    reports = commands.add_parser("reports", help="check or add reported figures (calibration/reports.csv)")
+    actions = reports.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    check = actions.add_parser("check", help="validate a reports ledger")
+    check.add_argument("file", nargs="?", default="calibration/reports.csv",
+                       help="the ledger (default calibration/reports.csv)")
+    check.set_defaults(handler=_reports_check)
+    add = actions.add_parser("add", help="append one report, checked with the whole ledger")
+    add.add_argument("--file", default="calibration/reports.csv", help="the ledger (default calibration/reports.csv)")
+    for name, required, text in REPORT_OPTIONS:
+        add.add_argument(f"--{name}", required=required, help=text)
+    add.set_defaults(handler=_reports_add)
+    _add_calibration_commands(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `labor-stocks` and `python -m model`; returns the exit code."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(arguments)
+        args.argv = arguments
         return int(args.handler(args) or 0)
     except InputError as error:
         print(f"labor-stocks: error: {error}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("labor-stocks: terminated; nothing was written", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
-        print("labor-stocks: interrupted", file=sys.stderr)
+        print("labor-stocks: interrupted; nothing was written", file=sys.stderr)
         return 130
 
 

@@ -89,9 +89,14 @@ class LaborModel(mesa.Model):
         self.chinese = [ChineseAgency(self, p) for p in range(len(PROVINCES))]
         self.north_korea = NorthKoreanAgency(self)
         self.workers = Workers(capacity=max(2 * membership.size, 1024))
+        self._male_share = np.array([self.params.male_share.get(s, 0.0) for s in SECTORS])  # per sector
         self._populate(membership)
         initial = np.bincount(self.workers.column("city"), minlength=len(CITIES))
         self.records = DailyRecords(self.days, initial)
+        # Mesa 3.3.1 keeps every model alive through its class-level id counter `Agent._ids`
+        # (mesa issue #3179, fixed after 3.3.1), so each replicate of an ensemble would stay in
+        # memory. Every agent of this model exists now: forget the model there.
+        getattr(mesa.Agent, "_ids", {}).pop(self, None)
 
     # --- set-up ------------------------------------------------------------------------
     def _populate(self, membership: np.ndarray) -> None:
@@ -110,7 +115,7 @@ class LaborModel(mesa.Model):
         params, rng = self.params, self.streams["population"]
         count = factories.size
         sector = self.factories.sector[factories]
-        male_share = np.array([params.male_share.get(s, 0.0) for s in SECTORS])[sector]
+        male_share = self._male_share[sector]
         new_person = persons < 0
         person = persons.copy()
         person[new_person] = np.arange(self.workers.next_person, self.workers.next_person + new_person.sum())

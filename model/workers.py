@@ -97,17 +97,17 @@ class Workers:
     def add(self, count: int, person: np.ndarray | None = None, **columns: np.ndarray | int | float) -> np.ndarray:
         """Append `count` rows and return their ids. New persons get fresh ids unless `person` is given."""
         self._grow(self.n + count)
-        ids = np.arange(self.n, self.n + count, dtype=np.int64)
+        rows = slice(self.n, self.n + count)
         if person is None:
             person = np.arange(self.next_person, self.next_person + count, dtype=np.int32)
             self.next_person += count
-        self.person[ids] = person
+        self.person[rows] = person
         for name, values in columns.items():
             if name not in COLUMNS:
                 raise KeyError(name)
-            getattr(self, name)[ids] = values
+            getattr(self, name)[rows] = values
         self.n += count
-        return ids
+        return np.arange(rows.start, rows.stop, dtype=np.int64)
 
     def present(self, ids: np.ndarray) -> np.ndarray:
         """Boolean mask over `ids`: True for workers still in China."""

@@ -36,3 +36,56 @@ def test_recalibrating_with_a_contradicting_report_moves_the_model_toward_it(tmp
     print(median_before, median_after)
     assert median_after > median_before + 10_000
     assert median_after > 65_000  # the prior median; the shipped reports alone sit well below it
+
+
+def _stored_generations(database) -> "pd.DataFrame":
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{database}")
+    populations = history.get_all_populations()
+    return populations[populations.t >= 0].reset_index(drop=True)
+
+
+def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    database = tmp_path / "calibration.db"
+    command = [sys.executable, "-m", "model", "calibrate", "--population", "12", "--jobs", "1", "--scale", "40",
+               "--out", str(tmp_path), "--draws", "2", "--quiet"]
+    process = subprocess.Popen([*command, "--generations", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=os.getcwd())
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        time.sleep(0.5)
+        if database.exists() and len(_stored_generations(database)) >= 2:
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "--resume" in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "posterior.csv").exists()
+    before = _stored_generations(database)
+    assert 2 <= len(before) < 20
+
+    resumed = subprocess.run([*command, "--generations", str(len(before) + 1), "--resume"], capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    after = _stored_generations(database)
+    assert len(after) == len(before) + 1
+    assert after.iloc[: len(before)][["t", "epsilon", "samples"]].equals(before[["t", "epsilon", "samples"]])
+    assert after.epsilon.iloc[-1] <= before.epsilon.iloc[-1]
+    assert (tmp_path / "posterior.csv").exists() and (tmp_path / "fit.csv").exists()
+
+
+def test_resume_refuses_a_run_made_with_other_reports(tmp_path):
+    from model.errors import InputError
+
+    reports = load_reports("calibration/reports.csv")
+    priors = load_priors("calibration/priors.toml")
+    calibrate(reports, priors, tmp_path / "c.db", population=8, generations=1, jobs=1, scale=50)
+    with pytest.raises(InputError, match="other reports"):
+        calibrate(reports[:-1], priors, tmp_path / "c.db", population=8, generations=2, jobs=1, scale=50, resume=True)

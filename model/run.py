@@ -1,0 +1,166 @@
+"""A scenario run from start to finish: ensemble, projection table, run record and plot, written at once.
+
+`run_scenario` is what `labor-stocks run` calls, and what a notebook calls too:
+
+    from model.scenario import load_scenario
+    from model.run import run_scenario
+    result = run_scenario(load_scenario("scenarios/baseline.toml"), "outputs/baseline", jobs=2)
+    result.table  # the projection (as projection.csv)
+
+The folder receives `projection.csv`, `run.json` (the resolved scenario, seed, versions, git
+commit, posterior, timings) and `projection.png`, all three or none (see `model.output`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from functools import partial
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .ensemble import plan_replicates, run_ensemble
+from .errors import InputError
+from .history import HISTORY_START
+from .output import check_target, staged_folder
+from .plotting import plot_projection
+from .posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
+from .projection import period_values, periods, summarise, write_projection
+from .reports import Report, load_reports
+from .scenario import Scenario
+
+DEFAULT_REPORTS = Path("calibration/reports.csv")
+NO_POSTERIOR = "none (default parameters)"
+PACKAGES = ("labor-stocks", "numpy", "scipy", "pandas", "mesa", "matplotlib", "dask", "distributed", "tqdm", "pyabc")
+
+
+@dataclass
+class RunResult:
+    """What a run wrote: the folder, the projection table and the run record (run.json)."""
+
+    out: Path
+    table: pd.DataFrame
+    record: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+def choose_posterior(option: str | None) -> tuple[Posterior | None, str]:
+    """The posterior to draw from and how to name it: `option` (a file, or "none"), else the default file if present."""
+    if option is not None and option.lower() == "none":
+        return None, NO_POSTERIOR
+    if option is None:
+        if not DEFAULT_POSTERIOR.is_file():
+            return None, NO_POSTERIOR
+        option = str(DEFAULT_POSTERIOR)
+    posterior = load_posterior(option)
+    return posterior, f"{option} ({len(posterior.particles)} particles)"
+
+
+def default_out(scenario: Scenario) -> Path:
+    """`outputs/<name>/`, from the current folder."""
+    return Path("outputs") / scenario.name
+
+
+def _reports(path: Path) -> tuple[list[Report], str | None]:
+    """The reported figures to draw, and a warning when the ledger cannot be read (the run goes on)."""
+    if not path.is_file():
+        return [], None
+    try:
+        return load_reports(path), None
+    except InputError as error:
+        return [], f"reports not drawn: {error}"
+
+
+def versions() -> dict[str, str]:
+    """Python and the versions of the packages a result depends on."""
+    out = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def git_commit() -> dict[str, Any] | None:
+    """The commit of the code that ran, and whether files differed from it; None outside a git checkout."""
+    folder = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10)
+        if commit.returncode != 0:
+            return None
+        status = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": commit.stdout.strip(), "modified": bool(status.stdout.strip())}
+
+
+def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: int | None = None,
+                 seed: int | None = None, jobs: int = 1, scheduler: str | None = None,
+                 posterior: Posterior | None = None, posterior_name: str = NO_POSTERIOR,
+                 reports: str | Path = DEFAULT_REPORTS, progress: bool = False,
+                 command: list[str] | None = None) -> RunResult:
+    """Run the ensemble of `scenario` and write its folder (default `outputs/<name>/`).
+
+    `replicates` and `seed` override the scenario's; `jobs` local processes, or the Dask
+    scheduler at `scheduler`; replicate i draws its parameters from `posterior` when given.
+    """
+    began = time.perf_counter()
+    scenario = dataclasses.replace(scenario, replicates=replicates or scenario.replicates,
+                                   seed=scenario.seed if seed is None else seed)
+    target = Path(out) if out is not None else default_out(scenario)
+    check_target(target)
+    reported, warning = _reports(Path(reports))
+
+    plans = plan_replicates(scenario, scenario.replicates, scenario.seed, posterior)
+    folding = periods(HISTORY_START, scenario.start, scenario.end, scenario.output_freq)
+    simulating = time.perf_counter()
+    outcomes = run_ensemble(scenario, plans, partial(period_values, periods=folding), jobs=jobs,
+                            scheduler=scheduler, progress=progress)
+    simulated = time.perf_counter()
+    table = summarise(scenario.name, [outcome.value for outcome in outcomes], folding)
+
+    replicate_seconds = [outcome.seconds for outcome in outcomes]
+    record: dict[str, Any] = {
+        "scenario": scenario.as_dict(),
+        "seed": scenario.seed,
+        "replicates": scenario.replicates,
+        "replicate_seeds": [plan.seed for plan in plans],
+        "posterior": {
+            "used": posterior_name,
+            "file": posterior.path if posterior is not None else None,
+            "drawn": [plan.drawn for plan in plans] if posterior is not None else None,
+        },
+        "reports": {"file": str(reports), "drawn": len(reported), "warning": warning},
+        "execution": {"jobs": None if scheduler else jobs, "scheduler": scheduler,
+                      "command": command if command is not None else sys.argv},
+        "versions": versions(),
+        "git": git_commit(),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    with staged_folder(target) as staging:
+        writing = time.perf_counter()
+        write_projection(table, staging / "projection.csv")
+        plot_projection(table, scenario, reported, staging / "projection.png", scenario.replicates)
+        write_seconds = time.perf_counter() - writing
+        record["timings"] = {
+            "total_seconds": round(time.perf_counter() - began, 3),
+            "planning_seconds": round(simulating - began, 3),
+            "simulation_seconds": round(simulated - simulating, 3),
+            "replicate_seconds_mean": round(sum(replicate_seconds) / len(replicate_seconds), 3),
+            "replicate_seconds_max": round(max(replicate_seconds), 3),
+            "writing_seconds": round(write_seconds, 3),
+        }
+        (staging / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+    return RunResult(target, table, record, [warning] if warning else [])
