@@ -93,12 +93,20 @@ class ChineseAgency(mesa.Agent):
         return params.compliance * (level - threshold) / (1 - threshold)
 
     def enforce(self, level: float, day: int) -> None:
-        """Set the enforcement level; a rise in pressure becomes a repatriation order."""
-        extra = self.pressure_share(level) - self.pressure_share(self.enforcement)
+        """Set the enforcement level; a rise in pressure becomes a repatriation order.
+
+        When the pressure ends (the level falls to the admission threshold or below), ordinary
+        workers still waiting to be sent home from the province stay: the North Korean side
+        only sends them under pressure (002: supervisors hold out as long as possible).
+        """
+        before = self.pressure_share(self.enforcement)
+        extra = self.pressure_share(level) - before
         self.enforcement = level
         if extra > 0:
             self.model.north_korea.order(day, [self.province], share=extra, issuer="china",
                                          classes=PRIORITY_CLASSES, replace=False)
+        elif before > 0 and self.pressure_share(level) == 0:
+            self.model.north_korea.withdraw_ordinary(self.province_index)
 
 
 @dataclass
@@ -160,6 +168,17 @@ class NorthKoreanAgency(mesa.Agent):
         for r in distinct(rank):
             mask = rank == r
             self.queue.push(model.workers, ids[mask], crossings[mask], r)
+
+    def withdraw_ordinary(self, province: int) -> int:
+        """Take the province's ordinary workers off the repatriation queue; returns how many."""
+        model = self.model
+        workers = model.workers
+        ids = workers.present_ids()
+        ordinary = (workers.queued[ids] == CLASS_RANK["small_factory"]) | (workers.queued[ids] == CLASS_RANK["ordinary"])
+        ids = ids[ordinary & (model.province_of_city[workers.city[ids]] == province)]
+        workers.queued[ids] = -1
+        workers.replace[ids] = False
+        return int(ids.size)
 
     def order(self, day: int, places: list[str], share: float | None = None, count: int | None = None,
               classes: tuple[str, ...] | list[str] = PRIORITY_CLASSES, replace: bool = False,

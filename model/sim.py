@@ -237,7 +237,12 @@ class LaborModel(mesa.Model):
         self._close_factories(day)
 
     def _close_factories(self, day: int) -> None:
-        """Factories far below their size close with a monthly probability (000); workers move on."""
+        """Factories far below their size close with a monthly probability (000).
+
+        Their workers move to the open factory of the same city and sector with the most
+        vacancies, as far as it has places; the others stay without a workplace (and are
+        repatriated in that class when an order covers it, 003).
+        """
         table = self.factories
         at_risk = np.flatnonzero(table.open & (table.workforce < self.params.closure_threshold * table.size))
         if at_risk.size == 0:
@@ -246,7 +251,8 @@ class LaborModel(mesa.Model):
         growth = self.demand_growth(day)
         for index in closing.tolist():
             staff = self.factory_agents[index].close()
-            same_city = np.flatnonzero(table.open & (table.city == table.city[index]))
+            same_city = np.flatnonzero(table.open & (table.city == table.city[index])
+                                       & (table.sector == table.sector[index]))
             if staff.size == 0 or same_city.size == 0:
                 continue
             vacancies = table.vacancies(growth)[same_city]

@@ -174,3 +174,18 @@ def test_lists_record_the_sick_and_the_confined():
     entry = model.north_korea.lists[0]
     assert entry["sick_or_injured"] > 0 and entry["confined"] > 0
     assert model.workers.column("listed").sum() == sum(v for k, v in entry.items() if k != "day")
+
+
+def test_when_enforcement_eases_ordinary_workers_stop_leaving():
+    events = [
+        event(type="rotation", date="2017-01-01", active=False),
+        event(type="capacity", date="2017-01-01", crossing="Dandong-Sinuiju", persons=10),
+        event(type="enforcement", date="2017-02-01", province="Liaoning", level=0.9),
+    ]
+    pressed = small_model(events, unfit_rate_per_year=0.0, defection_base_rate=0.0).run()
+    eased = small_model(events + [event(type="enforcement", date="2017-04-01", province="Liaoning", level=0.3)],
+                        unfit_rate_per_year=0.0, defection_base_rate=0.0).run()
+    after_easing = slice("2017-04-02", None)
+    assert series(pressed, "Liaoning", "outflow").loc[after_easing].sum() > 300
+    assert series(eased, "Liaoning", "outflow").loc[after_easing].sum() == 0
+    assert series(eased, "Liaoning", "outflow").loc["2017-02-01":"2017-04-01"].sum() > 0
