@@ -414,6 +414,7 @@ class PerAgentModel(mesa.Model):
 
     # --- factories --------------------------------------------------------------------------
     def close_factories(self, day: int) -> None:
+        """Monthly closures; staff move to the same city and sector's factory with most vacancies."""
         params = self.params
         at_risk = [f for f in self.factories if f.open and f.workforce < params.closure_threshold * f.size]
         closing = [f for f in at_risk if self.random.random() < params.closure_rate_per_month]
@@ -421,7 +422,7 @@ class PerAgentModel(mesa.Model):
         for factory in closing:
             factory.open = False
             staff = [w for w in self.workers() if w.factory is factory]
-            same_city = [f for f in self.factories if f.open and f.city == factory.city]
+            same_city = [f for f in self.factories if f.open and f.city == factory.city and f.sector == factory.sector]
             if not staff or not same_city:
                 continue
             vacancies = [f.vacancies(growth) for f in same_city]
@@ -472,6 +473,7 @@ class PerAgentModel(mesa.Model):
     def run(self) -> "PerAgentModel":
         while self.day < self.days:
             self.step()
+        getattr(mesa.Agent, "_ids", {}).pop(self, None)  # Mesa 3.3.1 would keep the model alive (#3179)
         return self
 
     def summary(self) -> Summary:
