@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import tomllib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -39,8 +40,13 @@ from .sim import LaborModel
 CALIBRATION_SCALE = 10
 """Workers per agent during calibration (the fit is checked at full scale)."""
 
-DEFAULT_POPULATION = 500
-DEFAULT_GENERATIONS = 8
+DEFAULT_POPULATION = 300
+DEFAULT_GENERATIONS = 10
+DEFAULT_MAX_SIMULATIONS = 8000
+DEFAULT_MAX_MINUTES = 9.5
+"""The default budget (SPEC: at least 5,000 simulations in at most 10 minutes on two cores):
+generations continue until 10 are stored, 8,000 simulations are spent, or the next generation
+would likely end after 9.5 minutes, whichever comes first."""
 DISTRIBUTIONS = ("uniform", "loguniform")
 QUANTITIES = ("stock", "inflow", "outflow", "defections")
 
@@ -177,17 +183,23 @@ class CalibrationResult:
     seconds: float
     database: Path
     run_id: int
+    stopped_by: str = "generations"
+    """What ended it: "generations", "simulations" or "time" (the budget)."""
 
 
 def calibrate(reports: list[Report], priors: list[Prior], database: Path, population: int = DEFAULT_POPULATION,
               generations: int = DEFAULT_GENERATIONS, jobs: int = 1, scheduler: str | None = None,
-              resume: bool = False, scale: int = CALIBRATION_SCALE,
+              resume: bool = False, scale: int = CALIBRATION_SCALE, max_simulations: int | None = None,
+              max_minutes: float | None = None,
               on_generation: Callable[[int, float, int], None] | None = None) -> CalibrationResult:
-    """Run (or continue) ABC-SMC until `generations` generations are stored.
+    """Run (or continue) ABC-SMC until `generations` generations are stored, or the budget is spent.
 
-    `on_generation(t, epsilon, total_simulations)` is called after each finished generation
-    (the command line draws its progress bar with it). With `resume`, the newest run in
-    `database` continues if it was made with the same reports, priors and scale.
+    The budget (`max_simulations` in all, `max_minutes` for this call) is checked between
+    generations: a generation is not started when the simulations are spent or when, at the
+    pace of the last one, it would end after `max_minutes`. `on_generation(t, epsilon,
+    total_simulations)` is called after each finished generation (the command line draws its
+    progress bar with it). With `resume`, the newest run in `database` continues if it was
+    made with the same reports, priors and scale.
     """
     import pyabc
 
@@ -218,10 +230,23 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
         run_id = int(history.id)
     # One generation at a time, each continuing from the database exactly as `--resume` does
     # after an interruption, so that progress can be shown and nothing finished is lost.
+    stop = "generations"
+    last_seconds = 0.0
     while history.max_t + 1 < generations:
+        if max_simulations is not None and history.total_nr_simulations >= max_simulations:
+            stop = "simulations"
+            break
+        elapsed = (dt.datetime.now() - start).total_seconds()
+        if max_minutes is not None and history.max_t >= 0 and elapsed + 1.5 * last_seconds > 60 * max_minutes:
+            stop = "time"
+            break
+        began = dt.datetime.now()
         abc = smc()
         abc.load(url, run_id)
-        history = abc.run(max_nr_populations=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
+            history = abc.run(max_nr_populations=1)
+        last_seconds = (dt.datetime.now() - began).total_seconds()
         if on_generation is not None:
             populations = history.get_all_populations()
             on_generation(history.max_t, float(populations.epsilon.iloc[-1]), int(history.total_nr_simulations))
@@ -231,7 +256,7 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
     populations = history.get_all_populations()
     return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
                              int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
-                             (dt.datetime.now() - start).total_seconds(), database, run_id)
+                             (dt.datetime.now() - start).total_seconds(), database, run_id, stop)
 
 
 def _run_key(history: Any) -> str | None:

@@ -89,3 +89,12 @@ def test_resume_refuses_a_run_made_with_other_reports(tmp_path):
     calibrate(reports, priors, tmp_path / "c.db", population=8, generations=1, jobs=1, scale=50)
     with pytest.raises(InputError, match="other reports"):
         calibrate(reports[:-1], priors, tmp_path / "c.db", population=8, generations=2, jobs=1, scale=50, resume=True)
+
+
+def test_the_simulation_budget_stops_before_the_next_generation(tmp_path):
+    reports = load_reports("calibration/reports.csv")
+    priors = load_priors("calibration/priors.toml")
+    result = calibrate(reports, priors, tmp_path / "b.db", population=8, generations=5, jobs=1, scale=50,
+                       max_simulations=1)
+    assert result.generations == 1 and result.stopped_by == "simulations"
+    assert len(result.particles) == 8
