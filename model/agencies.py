@@ -386,7 +386,9 @@ class NorthKoreanAgency(mesa.Agent):
 
         A recall needs a way home: while every crossing serving the province is closed to
         people (2020-2023), the response is surveillance alone (001: "strict surveillance by
-        the State Security Department" while workers were stuck).
+        the State Security Department" while workers were stuck). Troublemakers and confined
+        workers are then sent home; ordinary workers only where replacements can come
+        (rotation active and the province admitting new workers).
         """
         model = self.model
         params = model.params
@@ -398,5 +400,8 @@ class NorthKoreanAgency(mesa.Agent):
         if not model.border.is_open[serving].any():
             return
         self.order(day, [PROVINCES[province]], share=1.0, classes=("troublemaker", "confined"), replace=True)
-        self.order(day, [PROVINCES[province]], share=params.recall_share,
-                   classes=("small_factory", "ordinary"), replace=True)
+        if self.rotation_active and model.chinese[province].admits():
+            # Ordinary workers are recalled only where new ones can take their places (001:
+            # "recall existing personnel and replace them with new workers").
+            self.order(day, [PROVINCES[province]], share=params.recall_share,
+                       classes=("small_factory", "ordinary"), replace=True)
