@@ -358,8 +358,9 @@ class PerAgentModel(mesa.Model):
                 if not any(self.border.is_open[CROSSING_OF_CITY[c]] for c in cities_in(PROVINCES[province])):
                     continue  # a recall needs a way home: surveillance alone
                 self.order(day, [PROVINCES[province]], share=1.0, classes=("troublemaker", "confined"), replace=True)
-                self.order(day, [PROVINCES[province]], share=params.recall_share,
-                           classes=("small_factory", "ordinary"), replace=True)
+                if self.rotation_active and self.admits(province):  # ordinary recalls need replacements
+                    self.order(day, [PROVINCES[province]], share=params.recall_share,
+                               classes=("small_factory", "ordinary"), replace=True)
 
     # --- arrivals ---------------------------------------------------------------------------
     def demand_growth(self, day: int) -> float:
