@@ -225,7 +225,7 @@ class PerAgentModel(mesa.Model):
         self.rotation_active = True
         self.enforcement = [0.0] * len(PROVINCES)
         self.queue: list[list[deque[Worker]]] = [[deque() for _ in QUEUE_CLASSES] for _ in CROSSINGS]
-        self.pending: list[tuple[Factory, int]] = []
+        self.pending: list[tuple[Factory, int, Worker | None]] = []  # factory, due day, worker relieved
         self.waves: list[Wave] = []
         self.returnable: dict[int, list[int]] = {}
         self.recent_defections: deque[tuple[int, int, int]] = deque()
@@ -315,10 +315,12 @@ class PerAgentModel(mesa.Model):
     def rotate(self, day: int) -> None:
         if not self.rotation_active:
             return
+        delay = math.ceil(self.params.replacement_delay_days)
         for worker in self.workers():
             if (worker.contract_end <= day and worker.status == WORKING and worker.queued < 0
                     and self.border.is_open[CROSSING_OF_CITY[worker.city]] and self.admits(worker.province)):
-                self.enqueue(worker, CLASS_RANK["rotation"], replace=True)
+                worker.queued = CLASS_RANK["rotation"]  # relief planned; the worker leaves when it arrives
+                self.pending.append((worker.factory, day + delay, worker))
 
     def send_home(self, day: int) -> None:
         delay = math.ceil(self.params.replacement_delay_days)
@@ -335,7 +337,7 @@ class PerAgentModel(mesa.Model):
                     if rank in ORDINARY_RANKS:
                         self.returnable.setdefault(worker.factory.index, []).append(worker.person)
                     if worker.replace and self.rotation_active:
-                        self.pending.append((worker.factory, day + delay))
+                        self.pending.append((worker.factory, day + delay, None))
 
     def note_defections(self, day: int) -> None:
         params = self.params
@@ -391,11 +393,18 @@ class PerAgentModel(mesa.Model):
         return arrived
 
     def dispatch(self, day: int) -> None:
-        due = [i for i, (_, when) in enumerate(self.pending) if when <= day]
+        due = [i for i, (_, when, _) in enumerate(self.pending) if when <= day]
         if due:
             admitted = [i for i in due if self.admits(self.pending[i][0].province) and self.rotation_active]
             arrived = self.arrive([self.pending[i][0] for i in admitted], day)
-            lost = set(due) - {i for i, came in zip(admitted, arrived) if not came}  # not admitted, or replaced
+            came = {i for i, c in zip(admitted, arrived) if c}
+            for i in sorted(came) + sorted(set(due) - set(admitted)):
+                leaver = self.pending[i][2]
+                if leaver is not None and leaver.queued == CLASS_RANK["rotation"]:
+                    leaver.queued = -1
+                    if i in came and leaver.status <= PRESENT_MAX:
+                        self.enqueue(leaver, CLASS_RANK["rotation"])
+            lost = set(due) - {i for i, c in zip(admitted, arrived) if not c}  # not admitted, or replaced
             self.pending = [entry for i, entry in enumerate(self.pending) if i not in lost]
         growth = self.demand_growth(day)
         active = []

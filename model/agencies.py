@@ -130,6 +130,7 @@ class NorthKoreanAgency(mesa.Agent):
         self.waves: list[DispatchWave] = []
         self.pending_factory = np.zeros(0, dtype=np.int64)
         self.pending_due = np.zeros(0, dtype=np.int64)
+        self.pending_leaver = np.zeros(0, dtype=np.int64)  # the worker a rotation replacement relieves, or -1
         self.returnable: dict[int, list[int]] = {}
         self.recent_defections: deque[tuple[int, int, int]] = deque()
         self.surveillance_peak = np.ones(len(PROVINCES))
@@ -223,11 +224,13 @@ class NorthKoreanAgency(mesa.Agent):
 
     # --- rotation --------------------------------------------------------------------
     def rotate(self, day: int) -> None:
-        """Workers past their contract end go home to be replaced, where a replacement can come.
+        """Workers past their contract end are relieved by a replacement, where one can come.
 
-        A replacement needs an open crossing and a province that admits new workers (004:
-        "dispatches and repatriations must take place simultaneously"); where it cannot come,
-        the worker stays and overstays.
+        Rotation is a swap (004: "dispatches and repatriations must take place
+        simultaneously"): the replacement is sent first, after its documents are ready, and
+        the worker it relieves joins the queue home when it arrives. A replacement needs an
+        open crossing and a province that admits new workers; where it cannot come, the
+        worker stays and overstays.
         """
         if not self.rotation_active:
             return
@@ -239,15 +242,30 @@ class NorthKoreanAgency(mesa.Agent):
             return
         city = workers.city[ids]
         possible = model.border.is_open[model.crossing_of_city[city]] & model.admitting()[model.province_of_city[city]]
-        self.enqueue(ids[possible], CLASS_RANK["rotation"], replace=True)
+        leavers = ids[possible]
+        workers.queued[leavers] = CLASS_RANK["rotation"]  # relief planned: not planned again
+        self._plan_replacements(workers.factory[leavers], day, leavers)
 
     # --- dispatch --------------------------------------------------------------------
-    def _plan_replacements(self, factories: np.ndarray, day: int) -> None:
+    def _plan_replacements(self, factories: np.ndarray, day: int, leavers: np.ndarray | None = None) -> None:
+        """New workers for these factories once their documents are ready (`leavers`: whom each relieves)."""
         model = self.model
         provinces = model.factories.province[factories]
         delay = np.array([model.chinese[p].document_delay() for p in range(len(PROVINCES))])[provinces]
+        if leavers is None:
+            leavers = np.full(factories.size, -1, dtype=np.int64)
         self.pending_factory = np.concatenate([self.pending_factory, factories.astype(np.int64)])
         self.pending_due = np.concatenate([self.pending_due, day + np.ceil(delay).astype(np.int64)])
+        self.pending_leaver = np.concatenate([self.pending_leaver, leavers.astype(np.int64)])
+
+    def _relieve(self, leavers: np.ndarray, swapped: bool) -> None:
+        """Workers whose relief arrived join the queue home; those whose relief was lost stay on."""
+        workers = self.model.workers
+        leavers = leavers[leavers >= 0]
+        waiting = leavers[workers.queued[leavers] == CLASS_RANK["rotation"]]  # not queued since in a higher class
+        workers.queued[waiting] = -1
+        if swapped:
+            self.enqueue(waiting[workers.status[waiting] <= CONFINED], CLASS_RANK["rotation"])
 
     def start_wave(self, event: Event, day: int) -> None:
         """Begin a dispatch wave to a destination (and sector), of a size or filling vacancies."""
@@ -284,9 +302,12 @@ class NorthKoreanAgency(mesa.Agent):
             admitted = model.admitting()[model.factories.province[factories]] & self.rotation_active
             arrived = np.zeros(due.size, dtype=bool)
             arrived[admitted] = self._arrive(factories[admitted], day)
+            self._relieve(self.pending_leaver[due[arrived]], swapped=True)
+            self._relieve(self.pending_leaver[due[~admitted]], swapped=False)
             keep = np.ones(self.pending_due.size, dtype=bool)
             keep[due[~admitted | arrived]] = False  # a place not admitted, or not replaced, is lost (004)
             self.pending_factory, self.pending_due = self.pending_factory[keep], self.pending_due[keep]
+            self.pending_leaver = self.pending_leaver[keep]
         if not self.waves:
             return
         growth = model.demand_growth(day)
