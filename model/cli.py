@@ -17,6 +17,7 @@ from pathlib import Path
 from .calibration import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                           DEFAULT_POPULATION)
 from .errors import InputError
+from .scenario import MAX_REPLICATES
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,8 +41,8 @@ def _terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _count(least: int) -> Callable[[str], int]:
-    """An argparse type: a whole number of at least `least`, with a one-line message otherwise."""
+def _count(least: int, most: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [least, most], with a one-line message otherwise."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -49,6 +50,8 @@ def _count(least: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
         if value < least:
             raise argparse.ArgumentTypeError(f"must be at least {least}, got {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most:,}, got {value:,}")
         return value
     parse.__name__ = "count"
     return parse
@@ -290,6 +293,77 @@ def _add_calibration_commands(commands) -> None:
     fit.set_defaults(handler=_fit)
 
 
+def _day(text: str):
+    """An argparse type: a date YYYY-MM-DD, with a one-line message otherwise."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    """Scenarios side by side: the figure (PNG, SVG) and the table (CSV, and printed)."""
+    from .compare import RunOptions, compare, format_table
+
+    if args.scheduler and args.jobs is not None:
+        raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
+    talk = not args.quiet
+    options = RunOptions(replicates=args.replicates, seed=args.seed,
+                         jobs=args.jobs if args.jobs is not None else max(1, min(os.cpu_count() or 1, 4)),
+                         scheduler=args.scheduler, posterior=args.posterior, progress=talk and sys.stderr.isatty(),
+                         command=["labor-stocks", *(args.argv or [])])
+
+    def on_run(scenario, folder, posterior_name: str) -> None:
+        if talk:
+            print(f"running {scenario.path} into {folder}/ (posterior: {posterior_name})", file=sys.stderr)
+
+    with _terminate_as_interrupt():
+        result = compare(args.runs, args.out, quantity=args.quantity, places=args.places, at=args.at,
+                         since=args.since, relative_to=args.relative_to, reports=args.reports, options=options,
+                         on_run=on_run)
+    for warning in result.warnings:
+        print(f"labor-stocks: warning: {warning}", file=sys.stderr)
+    print(format_table(result.table))
+    print(f"wrote {result.png}, {result.svg} and {result.csv}")
+    return 0
+
+
+def _add_compare_command(commands) -> None:
+    from .compare import DEFAULT_OUT, DEFAULT_PLACES
+
+    compare = commands.add_parser(
+        "compare", help="scenarios side by side: a figure (PNG, SVG) and a table (CSV)",
+        description="Compare finished run folders (from labor-stocks run) or scenario files (run first into "
+                    "outputs/<name>/): one panel per place, one colour per scenario, medians with 50% and 90% "
+                    "bands, the reported figures on top; and each scenario's median and 90% interval at "
+                    "chosen dates.")
+    compare.add_argument("runs", nargs="+", metavar="RUN_DIR_OR_SCENARIO",
+                         help="run folders (outputs/baseline) or scenario files (scenarios/baseline.toml)")
+    compare.add_argument("--out", metavar="FILE", default=str(DEFAULT_OUT),
+                         help=f"the PNG (default {DEFAULT_OUT}); the .svg and .csv are written beside it")
+    compare.add_argument("--quantity", default="stock", help="stock, inflow, outflow or defections (default stock)")
+    compare.add_argument("--places", nargs="+", metavar="PLACE", default=list(DEFAULT_PLACES),
+                         help=f"panels and table rows (default {' '.join(DEFAULT_PLACES)})")
+    compare.add_argument("--at", nargs="+", metavar="DATE", type=_day,
+                         help="dates of the table (default: today, one year out, the end)")
+    compare.add_argument("--since", metavar="DATE", type=_day, help="first date of the figure's time axis")
+    compare.add_argument("--relative-to", metavar="NAME",
+                         help="show each scenario's difference from this one, replicate by replicate")
+    compare.add_argument("--reports", metavar="FILE", default="calibration/reports.csv",
+                         help="reported figures to draw (default calibration/reports.csv)")
+    compare.add_argument("--replicates", metavar="N", type=_count(1), help="for scenario files: replicates")
+    compare.add_argument("--seed", metavar="S", type=_count(0), help="for scenario files: seed of the ensembles")
+    compare.add_argument("--jobs", metavar="N", type=_count(1), help="for scenario files: local processes")
+    compare.add_argument("--scheduler", metavar="ADDRESS", help="for scenario files: a Dask distributed scheduler")
+    compare.add_argument("--posterior", metavar="FILE",
+                         help="for scenario files: parameter sets (default calibration/posterior.csv if it "
+                              "exists; 'none' for the default parameters)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar and no messages")
+    compare.set_defaults(handler=_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labor-stocks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -304,7 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "into a folder that appears all at once.")
     run.add_argument("scenario", help="the scenario file, e.g. scenarios/baseline.toml")
     run.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>/)")
-    run.add_argument("--replicates", metavar="N", type=_count(1), help="replicates (default: the scenario's)")
+    run.add_argument("--replicates", metavar="N", type=_count(1, MAX_REPLICATES),
+                     help="replicates (default: the scenario's)")
     run.add_argument("--seed", metavar="S", type=_count(0), help="seed of the ensemble (default: the scenario's)")
     run.add_argument("--jobs", metavar="N", type=_count(1),
                      help="local processes (default: the number of CPUs, at most 4); same results for any N")
@@ -327,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
         add.add_argument(f"--{name}", required=required, help=text)
     add.set_defaults(handler=_reports_add)
     _add_calibration_commands(commands)
+    _add_compare_command(commands)
     return parser
 
 

@@ -13,11 +13,13 @@ file, the event and the key in any error.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import InputError
 from .geography import CHINA, CROSSING_INDEX, PROVINCE_INDEX, SECTORS, city_name
+from .parameters import MAX_WORKERS
 
 BORDER_STATUSES = ("closed", "freight", "open")
 """closed: nobody crosses; freight: goods only, no workers; open: workers up to the capacity."""
@@ -147,7 +149,7 @@ def parse_event(table: Any, where: str) -> Event:
     if not isinstance(table, dict):
         raise InputError(f"{where}: an event must be a table, got {table!r}")
     kind = table.get("type")
-    if kind not in EVENT_FIELDS:
+    if not isinstance(kind, str) or kind not in EVENT_FIELDS:
         raise InputError(f"{where}: key type: unknown event type {kind!r} (known: {', '.join(EVENT_FIELDS)})")
     if "date" not in table:
         raise InputError(f"{where}: key date: missing")
@@ -187,9 +189,14 @@ def _check_values(kind: str, values: dict[str, Any], where: str) -> None:
                              f"(known: {', '.join(CROSSING_INDEX)}, all)")
     if isinstance(values.get("capacity"), str) and values["capacity"] != "limited":
         raise InputError(f"{where}: key capacity: a number of persons per day or \"limited\", got {values['capacity']!r}")
+    for key in ("capacity", "persons", "vehicles", "size", "count", "level", "share"):
+        if isinstance(values.get(key), float) and not math.isfinite(values[key]):
+            raise InputError(f"{where}: key {key}: must be a finite number, got {values[key]}")
     for key in ("capacity", "persons", "vehicles", "size", "count"):
         if isinstance(values.get(key), (int, float)) and values[key] < 0:
             raise InputError(f"{where}: key {key}: must not be negative, got {values[key]}")
+    if kind == "dispatch" and values["size"] is not None and values["size"] > MAX_WORKERS:
+        raise InputError(f"{where}: key size: must be at most {MAX_WORKERS:,} workers, got {values['size']:,}")
     if kind == "capacity" and (values["persons"] is None) == (values["vehicles"] is None):
         raise InputError(f"{where}: key persons/vehicles: give exactly one of them")
     if kind == "enforcement":

@@ -11,11 +11,30 @@ parameter is overridden key by key.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .errors import InputError
 from .geography import CITIES, PROVINCES, SECTORS
+
+MAX_WORKERS = 1_000_000
+"""A guard against typos (a zero too many): ten times the UN panel's ~100,000 workers in some 40
+countries (003). Larger starting stocks or dispatch waves would exhaust memory before any output."""
+
+UPPER_LIMITS: dict[str, float] = {
+    "initial_stock": MAX_WORKERS,
+    "factory_size_median": MAX_WORKERS,
+    "factory_size_sigma": 5.0,  # log-sd: beyond, a factory's drawn size overflows
+    "initial_max_tenure_years": 100.0,
+    "rotation_years": 100.0,
+    "replacement_delay_days": 36_500.0,
+    "hazard_update_days": 36_500.0,
+    "response_window_days": 36_500.0,
+    "surveillance_half_life_days": 36_500.0,
+}
+"""Largest accepted values: a century for durations, MAX_WORKERS for counts of workers. They only
+catch typos that would crash the model or overflow its day counters; no plausible value is near."""
 
 
 def _param(default: Any, unit: str, source: str) -> Any:
@@ -125,6 +144,13 @@ class Parameters:
 
     def validate(self, where: str = "parameters") -> None:
         """Raise InputError naming the key for a value outside its domain."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise InputError(f"{where}: key {f.name}: must be a finite number, got {value}")
+        for name, most in UPPER_LIMITS.items():
+            if getattr(self, name) > most:
+                raise InputError(f"{where}: key {name}: must be at most {most:,.0f}, got {getattr(self, name)}")
         positive = ("initial_stock", "factory_size_median", "rotation_years", "seats_per_vehicle",
                     "team_size", "hazard_update_days", "scale", "response_window_days",
                     "surveillance_half_life_days")
@@ -147,9 +173,15 @@ class Parameters:
             table = getattr(self, name)
             for key, value in table.items():
                 if key not in keys:
-                    raise InputError(f"{where}: key {name}.{key}: unknown (known: {', '.join(keys)})")
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                    shown = key if key.isprintable() and len(key) <= 40 else repr(key[:40])
+                    raise InputError(f"{where}: key {name}.{shown}: unknown (known: {', '.join(keys)})")
+                if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                        or value < 0):
                     raise InputError(f"{where}: key {name}.{key}: must be a non-negative number, got {value!r}")
+                if name == "male_share" and value > 1:
+                    raise InputError(f"{where}: key {name}.{key}: a share of workers must be at most 1, got {value!r}")
+            if not math.isfinite(sum(table.values())):
+                raise InputError(f"{where}: key {name}: the shares are too large to add up; use shares of 1")
         if sum(self.province_share.values()) <= 0 or sum(self.sector_share.values()) <= 0:
             raise InputError(f"{where}: key province_share/sector_share: shares must not all be zero")
 
@@ -180,6 +212,8 @@ def with_overrides(overrides: dict[str, Any], where: str = "parameters", base: P
             setattr(params, key, merged)
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
             raise InputError(f"{where}: key {key}: must be a number, got {value!r}")
+        elif not math.isfinite(value):
+            raise InputError(f"{where}: key {key}: must be a finite number, got {value!r}")
         elif kind is int and value != int(value):
             raise InputError(f"{where}: key {key}: must be a whole number, got {value!r}")
         else:

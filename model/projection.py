@@ -114,3 +114,44 @@ def read_projection(path: str | Path) -> pd.DataFrame:
     table = pd.read_csv(path, keep_default_na=False)
     table["date"] = pd.to_datetime(table["date"])
     return table
+
+
+REPLICATES_FILE = "replicates.npz"
+"""Each replicate's period values, beside projection.csv, for comparisons that need pairs."""
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """Every replicate's values per quantity, place and period, as a run wrote them (replicates.npz).
+
+    `values[quantity]` is an int64 array [replicate, place, period] in workers; `seeds` the
+    simulation seed of each replicate, `places` and `dates` label the other two axes. A
+    comparison of two runs subtracts replicate i from replicate i, which is only meaningful
+    when both runs gave replicate i the same seed and the same posterior draw.
+    """
+
+    values: dict[str, np.ndarray]
+    seeds: np.ndarray
+    places: tuple[str, ...]
+    dates: tuple[dt.date, ...]
+
+
+def write_replicates(values: np.ndarray, seeds: Sequence[int], periods: Periods, path: Path) -> None:
+    """Write `values` (replicate, quantity, place, period), as stacked from `period_values`, to an .npz file.
+
+    One array per quantity, plus `seeds`, `places` and `dates` (ISO text): plain arrays, so
+    that numpy reads the file back without pickle, and so does any other tool that reads .npz.
+    """
+    arrays = {quantity: np.ascontiguousarray(values[:, q], dtype=np.int64) for q, quantity in enumerate(QUANTITIES)}
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays, seeds=np.asarray(seeds, dtype=np.uint64),
+                            places=np.asarray(PLACES, dtype=str),
+                            dates=np.asarray([d.isoformat() for d in periods.dates], dtype=str))
+
+
+def read_replicates(path: str | Path) -> Replicates:
+    """Read a replicates.npz back; raises OSError, KeyError or ValueError for a damaged file (callers name it)."""
+    with np.load(path, allow_pickle=False) as data:
+        values = {quantity: data[quantity] for quantity in QUANTITIES if quantity in data.files}
+        return Replicates(values, data["seeds"], tuple(str(p) for p in data["places"]),
+                          tuple(dt.date.fromisoformat(str(d)) for d in data["dates"]))

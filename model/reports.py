@@ -186,11 +186,13 @@ def _check_header(header: list[str], name: str) -> None:
     """The header must be exactly REPORT_COLUMNS: a misnamed column would silently drop data."""
     seen: set[str] = set()
     for column in header:
+        # A header cell may hold anything (a quoted line break, a whole line): named safely, on one line.
+        label = column if column.isprintable() and len(column) <= 40 else _show(column, 40)
         if column in seen:
-            raise InputError(f"{name}: header, column {column}: duplicate column {_show(column)}")
+            raise InputError(f"{name}: header, column {label}: duplicate column {_show(column)}")
         seen.add(column)
         if column not in REPORT_COLUMNS:
-            raise InputError(f"{name}: header, column {column}: unknown column {_show(column)} (expected: {','.join(REPORT_COLUMNS)})")
+            raise InputError(f"{name}: header, column {label}: unknown column {_show(column)} (expected: {','.join(REPORT_COLUMNS)})")
     for column in REPORT_COLUMNS:
         if column not in seen:
             raise InputError(f"{name}: header, column {column}: missing column (expected: {','.join(REPORT_COLUMNS)})")

@@ -8,7 +8,9 @@
     result.table  # the projection (as projection.csv)
 
 The folder receives `projection.csv`, `run.json` (the resolved scenario, seed, versions, git
-commit, posterior, timings) and `projection.png`, all three or none (see `model.output`).
+commit, posterior, timings), `projection.png` and `replicates.npz` (every replicate's values
+per period, which `labor-stocks compare` pairs across scenarios), all or none (see
+`model.output`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .ensemble import plan_replicates, run_ensemble
@@ -34,7 +37,7 @@ from .history import HISTORY_START
 from .output import check_target, staged_folder
 from .plotting import plot_projection
 from .posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
-from .projection import period_values, periods, summarise, write_projection
+from .projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
 from .reports import Report, load_reports
 from .scenario import Scenario
 
@@ -129,11 +132,12 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
     outcomes = run_ensemble(scenario, plans, partial(period_values, periods=folding), jobs=jobs,
                             scheduler=scheduler, progress=progress)
     simulated = time.perf_counter()
-    table = summarise(scenario.name, [outcome.value for outcome in outcomes], folding)
+    values = np.stack([outcome.value for outcome in outcomes])
+    table = summarise(scenario.name, values, folding)
 
     replicate_seconds = [outcome.seconds for outcome in outcomes]
     record: dict[str, Any] = {
-        "scenario": scenario.as_dict(),
+        "scenario": {**scenario.as_dict(), "own_events": [event.as_dict() for event in scenario.own_events]},
         "seed": scenario.seed,
         "replicates": scenario.replicates,
         "replicate_seeds": [plan.seed for plan in plans],
@@ -142,6 +146,9 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
             "file": posterior.path if posterior is not None else None,
             "drawn": [plan.drawn for plan in plans] if posterior is not None else None,
         },
+        "replicate_values": {"file": REPLICATES_FILE, "arrays": list(QUANTITIES),
+                             "axes": ["replicate", "place", "period"],
+                             "shape": [values.shape[0], values.shape[2], values.shape[3]], "unit": "workers"},
         "reports": {"file": str(reports), "drawn": len(reported), "warning": warning},
         "execution": {"jobs": None if scheduler else jobs, "scheduler": scheduler,
                       "command": command if command is not None else sys.argv},
@@ -152,6 +159,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
     with staged_folder(target) as staging:
         writing = time.perf_counter()
         write_projection(table, staging / "projection.csv")
+        write_replicates(values, [plan.seed for plan in plans], folding, staging / REPLICATES_FILE)
         plot_projection(table, scenario, reported, staging / "projection.png", scenario.replicates)
         write_seconds = time.perf_counter() - writing
         record["timings"] = {

@@ -61,6 +61,8 @@ DEFAULTS: dict[str, Any] = {
 """Values of the keys that neither the scenario nor any scenario it extends gives."""
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+MAX_REPLICATES = 100_000
+"""A guard against typos: 100,000 replicates of about a second each are already a day on a big cluster."""
 LATEST_END = dt.date(2100, 12, 31)
 """A guard against typos in `end` (20300-01-01): far beyond any horizon the articles support."""
 
@@ -154,6 +156,8 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> Scenario:
     for key, least in (("replicates", 1), ("seed", 0)):
         if key in table:
             own[key] = _whole(table, key, least, name)
+    if own.get("replicates", 0) > MAX_REPLICATES:
+        raise InputError(f"{name}: key replicates: must be at most {MAX_REPLICATES:,}, got {own['replicates']:,}")
     if "output_freq" in table:
         freq = _text(table, "output_freq", name)
         if freq not in OUTPUT_FREQS:
@@ -194,9 +198,9 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> Scenario:
 
 def _read(path: Path) -> dict[str, Any]:
     name = str(path)
-    if path.is_dir():
-        raise InputError(f"{name}: is a folder, not a scenario file")
     try:
+        if path.is_dir():
+            raise InputError(f"{name}: is a folder, not a scenario file")
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise InputError(f"{name}: no such scenario file") from None
@@ -231,7 +235,11 @@ def _parent(path: Path, table: dict[str, Any], seen: tuple[Path, ...]) -> Scenar
     base = Path(target)
     candidates = [path.parent / base] if base.suffix == ".toml" else [path.parent / f"{target}.toml", path.parent / base]
     for candidate in candidates:
-        if candidate.is_file():
+        try:
+            found = candidate.is_file()
+        except OSError:  # e.g. a name too long for the file system: no such file either
+            found = False
+        if found:
             return _resolve(candidate, (*seen, here))
     raise InputError(f"{name}: key extends: no scenario file {target!r} next to it "
                      f"(looked for {', '.join(str(c) for c in candidates)}; or write \"history\")")

@@ -45,7 +45,7 @@ def test_run_writes_the_three_outputs_with_the_exact_columns(
     out = tmp_path / "result"
     code, stdout, stderr = run(["run", str(tiny), "--out", str(out), "--jobs", "1", "--posterior", "none"], capsys)
     assert code == 0, stderr
-    assert sorted(p.name for p in out.iterdir()) == ["projection.csv", "projection.png", "run.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["projection.csv", "projection.png", "replicates.npz", "run.json"]
     assert f"wrote {out}/" in stdout
     assert "posterior: none (default parameters)" in stderr
     assert "replicate/s" not in stderr and "it/s" not in stderr, "no progress bar when stderr is not a terminal"
