@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
     for warning in result.warnings:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)
     seconds = result.record["timings"]["total_seconds"]
-    print(f"wrote {result.out}/ (projection.csv, run.json, projection.png): "
+    print(f"wrote {result.out}/ (projection.csv, run.json, projection.png, replicates.npz): "
           f"{result.record['replicates']} replicates, seed {result.record['seed']}, {seconds:.1f} s")
     return 0
 
