@@ -42,13 +42,12 @@ class Posterior:
         """Weighted median and 90% interval of each parameter."""
         table = pd.DataFrame(list(self.particles))
         rows = []
-        order = None
         for name in table.columns:
             order = np.argsort(table[name].to_numpy())
             values = table[name].to_numpy()[order]
             cumulative = np.cumsum(self.weights[order])
-            pick = lambda q: float(values[min(np.searchsorted(cumulative, q), len(values) - 1)])  # noqa: E731
-            rows.append({"parameter": name, "p05": pick(0.05), "median": pick(0.5), "p95": pick(0.95)})
+            at = {q: float(values[min(np.searchsorted(cumulative, q), len(values) - 1)]) for q in (0.05, 0.5, 0.95)}
+            rows.append({"parameter": name, "p05": at[0.05], "median": at[0.5], "p95": at[0.95]})
         return pd.DataFrame(rows)
 
 
@@ -72,7 +71,8 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
         raise InputError(f"{path}: no particles")
     for column in table.columns:
         if column != "weight" and column not in _NUMERIC:
-            raise InputError(f"{path}: column {column}: not a parameter of the model")
+            shown = column if str(column).isprintable() and len(str(column)) <= 40 else repr(str(column)[:40])
+            raise InputError(f"{path}: column {shown}: not a parameter of the model")
         if column != "weight" and _NUMERIC[column] is dict:
             raise InputError(f"{path}: column {column}: a table parameter cannot be calibrated")
         values = pd.to_numeric(table[column], errors="coerce")
