@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import signal
 import tomllib
 import warnings
 from dataclasses import dataclass
@@ -119,6 +120,21 @@ def report_end(reports: list[Report]) -> dt.date:
     return max(r.period_end for r in reports)
 
 
+def _leave_ctrl_c_to_the_main_process() -> None:
+    """In a sampler's worker process: ignore SIGINT and let SIGTERM end it without a word.
+
+    Ctrl-C in a terminal reaches every process of the group, and pyabc's forked workers
+    inherit the command line's SIGTERM handler: either would make each print a traceback when
+    the main process stops them (with SIGTERM) on its way out.
+    """
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    except ValueError:  # a thread (a Dask worker's): not ours to change
+        pass
+
+
 class ReportSimulator:
     """What pyabc calls for a parameter set: a run's value for every report, by report id.
 
@@ -129,8 +145,11 @@ class ReportSimulator:
         self.end = report_end(reports)
         self.observed = observations(reports)
         self.scale = scale
+        self.main_process = os.getpid()
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
+        if os.getpid() != self.main_process:
+            _leave_ctrl_c_to_the_main_process()
         overrides = integer_safe(dict(parameters))
         overrides["scale"] = self.scale
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker process
@@ -159,13 +178,9 @@ def _sampler(jobs: int, scheduler: str | None) -> Any:
     from pyabc.sampler import DaskDistributedSampler, MulticoreEvalParallelSampler, SingleCoreSampler
 
     if scheduler:
-        from distributed import Client
+        from .cluster import connect
 
-        try:
-            client = Client(scheduler, timeout=20)
-        except (OSError, TimeoutError) as error:
-            raise InputError(f"--scheduler: cannot reach the Dask scheduler at {scheduler}: {error}") from None
-        return DaskDistributedSampler(client, batch_size=4)
+        return DaskDistributedSampler(connect(scheduler), batch_size=4)
     if jobs <= 1:
         return SingleCoreSampler()
     return MulticoreEvalParallelSampler(n_procs=jobs)

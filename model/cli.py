@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .calibration import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                           DEFAULT_POPULATION)
@@ -24,21 +25,46 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main process like Ctrl-C so that the same clean-up runs (exit 143)."""
 
 
+_RECEIVED: list[int] = []
+"""SIGINT and SIGTERM received while a long job runs (see `_raise_if_interrupted`)."""
+
+
 @contextmanager
 def _terminate_as_interrupt() -> Iterator[None]:
-    """While a long job runs, SIGTERM raises `Terminated`: temporary folders are removed on the way out."""
-    def _raise(_signum: int, _frame: object) -> None:
-        raise Terminated()
+    """While a long job runs, SIGTERM raises `Terminated` and SIGINT `KeyboardInterrupt`: temporary
+    folders are removed on the way out. Both are also recorded, for `_raise_if_interrupted`."""
+    def _raise(signum: int, _frame: object) -> None:
+        _RECEIVED.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
+    def _unraisable(unraisable: Any) -> None:  # an interruption lost in a finaliser: no traceback
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    _RECEIVED.clear()
     try:
-        previous = signal.signal(signal.SIGTERM, _raise)
+        previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread (e.g. called from a notebook's worker thread)
         yield
         return
+    hook, sys.unraisablehook = sys.unraisablehook, _unraisable
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        sys.unraisablehook = hook
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _raise_if_interrupted() -> None:
+    """Raise the interruption again if a signal came but its exception was lost.
+
+    Python drops an exception raised while a finaliser runs (it prints "Exception ignored
+    in ..." and goes on); pyabc leaves SQLAlchemy connections to the garbage collector, so
+    during a calibration Ctrl-C or SIGTERM can land in one. Checked after each generation.
+    """
+    if _RECEIVED:
+        raise Terminated() if signal.SIGTERM in _RECEIVED else KeyboardInterrupt()
 
 
 def _count(least: int, most: int | None = None) -> Callable[[str], int]:
@@ -106,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
         result = run_scenario(scenario, out, replicates=args.replicates, seed=args.seed, jobs=jobs,
                               scheduler=args.scheduler, posterior=posterior, posterior_name=posterior_name,
                               progress=talk and sys.stderr.isatty(),
-                              command=["labor-stocks", *(args.argv or [])])
+                              command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted)
     for warning in result.warnings:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)
     seconds = result.record["timings"]["total_seconds"]
@@ -197,6 +223,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         if quiet:
             print(f"generation {t + 1}/{args.generations}: epsilon {epsilon:.3g}, {simulations} simulations",
                   file=sys.stderr)
+        _raise_if_interrupted()
 
     try:
         with _terminate_as_interrupt():
@@ -204,6 +231,7 @@ def _calibrate(args: argparse.Namespace) -> int:
                                generations=args.generations, jobs=args.jobs, scheduler=args.scheduler,
                                resume=args.resume, scale=args.scale, max_simulations=args.max_simulations,
                                max_minutes=args.max_minutes, on_generation=on_generation)
+            _raise_if_interrupted()
     except KeyboardInterrupt as interruption:
         bar.close()
         print(f"labor-stocks: {'terminated' if isinstance(interruption, Terminated) else 'interrupted'}; "

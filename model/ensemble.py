@@ -14,18 +14,17 @@ ran them.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
-from .errors import InputError
 from .events import Event
 from .history import HISTORY_START
 from .parameters import Parameters, with_overrides
@@ -86,7 +85,7 @@ def _run_one(plan: Replicate, events: tuple[Event, ...], end: Any, reduce: Calla
     return Outcome(plan.index, value, time.perf_counter() - began)
 
 
-def _quiet_worker() -> None:
+def quiet_worker() -> None:
     """Local worker processes leave Ctrl-C and SIGTERM to the main process, which stops them."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -116,12 +115,32 @@ def run_ensemble(scenario: Scenario, plans: Sequence[Replicate], reduce: Callabl
     return sorted(outcomes, key=lambda outcome: outcome.index)
 
 
+@contextmanager
+def born_ignoring_ctrl_c() -> Iterator[None]:
+    """Processes started inside this block ignore SIGINT from birth.
+
+    Ctrl-C in a terminal reaches every process of the group; a worker still importing numpy
+    and mesa (before `quiet_worker` runs) would print a traceback. An ignored SIGINT is
+    inherited and kept by a new Python, so the main process alone handles the Ctrl-C.
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _in_processes(scenario: Scenario, plans: Sequence[Replicate], reduce: Callable[[Daily], Any] | None,
                   jobs: int, bar: tqdm) -> list[Outcome]:
-    executor = ProcessPoolExecutor(max_workers=jobs, initializer=_quiet_worker)
+    executor = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
     pending = set()
     try:
-        pending = {executor.submit(_run_one, plan, scenario.events, scenario.end, reduce) for plan in plans}
+        with born_ignoring_ctrl_c():  # the executor starts its processes during the first submits
+            pending = {executor.submit(_run_one, plan, scenario.events, scenario.end, reduce) for plan in plans}
         outcomes = []
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -137,21 +156,31 @@ def _in_processes(scenario: Scenario, plans: Sequence[Replicate], reduce: Callab
 
 def _on_dask(scenario: Scenario, plans: Sequence[Replicate], reduce: Callable[[Daily], Any] | None,
              address: str, bar: tqdm) -> list[Outcome]:
-    from distributed import Client, as_completed
+    """Replicates as tasks on the Dask cluster at `address`.
 
-    try:
-        client = Client(address, timeout=os.environ.get("LABOR_STOCKS_DASK_TIMEOUT", "10s"), set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
-        raise InputError(f"--scheduler: cannot reach a Dask scheduler at {address!r} ({error})") from None
-    futures = []
+    A worker that dies mid-run loses only the replicates it had not finished: the scheduler
+    runs them again on the workers left (up to `distributed.scheduler.allowed-failures` times
+    per task), and a replicate's seed is in its plan, so the rerun gives the same result.
+    Each result is released as soon as it is fetched, so the loss of a worker that held it
+    costs nothing; unfinished tasks are cancelled if the run stops (an error, Ctrl-C).
+    """
+    from distributed import as_completed
+
+    from .cluster import connect
+
+    client = connect(address)
+    unfinished = set()
     try:
         futures = [client.submit(_run_one, plan, scenario.events, scenario.end, reduce, pure=False) for plan in plans]
+        unfinished = set(futures)
         outcomes = []
         for future in as_completed(futures, loop=client.loop):
             outcomes.append(future.result())
+            unfinished.discard(future)
+            future.release()
             bar.update()
         return outcomes
     finally:
-        if futures:
-            client.cancel(futures)
+        if unfinished:
+            client.cancel(list(unfinished))
         client.close()

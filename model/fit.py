@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .calibration import report_end, simulate_series
+from .ensemble import born_ignoring_ctrl_c, quiet_worker
 from .observation import Observation, observations
 from .parameters import with_overrides
 from .posterior import Posterior
@@ -48,11 +49,16 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
         tasks.append((overrides, seeds[i], observed, end))
     values = np.zeros((draws, len(observed)))
     if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            for i, row in enumerate(pool.map(_draw_values, tasks)):
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
+        try:
+            with born_ignoring_ctrl_c():  # Ctrl-C is the main process's to handle (see model.ensemble)
+                rows = pool.map(_draw_values, tasks)
+            for i, row in enumerate(rows):
                 values[i] = row
                 if progress:
                     progress(1)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # after Ctrl-C: the draws not started are dropped
     else:
         for i, task in enumerate(tasks):
             values[i] = _draw_values(task)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -113,11 +113,14 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
                  seed: int | None = None, jobs: int = 1, scheduler: str | None = None,
                  posterior: Posterior | None = None, posterior_name: str = NO_POSTERIOR,
                  reports: str | Path = DEFAULT_REPORTS, progress: bool = False,
-                 command: list[str] | None = None) -> RunResult:
+                 command: list[str] | None = None, checkpoint: Callable[[], None] | None = None) -> RunResult:
     """Run the ensemble of `scenario` and write its folder (default `outputs/<name>/`).
 
     `replicates` and `seed` override the scenario's; `jobs` local processes, or the Dask
     scheduler at `scheduler`; replicate i draws its parameters from `posterior` when given.
+    `checkpoint` is called after the simulations and just before the folder is put in place;
+    it may raise to abandon the run (the command line re-raises an interruption there that a
+    finaliser swallowed), leaving any earlier result untouched.
     """
     began = time.perf_counter()
     scenario = dataclasses.replace(scenario, replicates=replicates or scenario.replicates,
@@ -132,6 +135,8 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
     outcomes = run_ensemble(scenario, plans, partial(period_values, periods=folding), jobs=jobs,
                             scheduler=scheduler, progress=progress)
     simulated = time.perf_counter()
+    if checkpoint is not None:
+        checkpoint()
     values = np.stack([outcome.value for outcome in outcomes])
     table = summarise(scenario.name, values, folding)
 
@@ -171,4 +176,6 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
             "writing_seconds": round(write_seconds, 3),
         }
         (staging / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        if checkpoint is not None:
+            checkpoint()
     return RunResult(target, table, record, [warning] if warning else [])
