@@ -30,13 +30,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from .ensemble import simulate
 from .errors import InputError
-from .history import HISTORY_START
 from .observation import Observation, distance, observations
 from .parameters import Parameters, with_overrides
 from .posterior import integer_safe, write_posterior
 from .reports import Report
-from .sim import LaborModel
 
 CALIBRATION_SCALE = 10
 """Workers per agent during calibration (the fit is checked at full scale)."""
@@ -49,7 +48,6 @@ DEFAULT_MAX_MINUTES = 9.5
 generations continue until 10 are stored, 8,000 simulations are spent, or the next generation
 would likely end after 9.5 minutes, whichever comes first."""
 DISTRIBUTIONS = ("uniform", "loguniform")
-QUANTITIES = ("stock", "inflow", "outflow", "defections")
 
 
 @dataclass(frozen=True)
@@ -107,14 +105,6 @@ def load_priors(path: str | os.PathLike[str]) -> list[Prior]:
     return priors
 
 
-def simulate_series(params: Parameters, seed: int, end: dt.date) -> dict[str, dict[str, np.ndarray]]:
-    """Daily series in workers, by quantity and place (cities, provinces, crossings, China)."""
-    model = LaborModel(params, None, HISTORY_START, end, seed).run()
-    scale = params.scale
-    return {q: {place: values * scale for place, values in model.records.by_place(q, crossings=True).items()}
-            for q in QUANTITIES}
-
-
 def report_end(reports: list[Report]) -> dt.date:
     """The last day any report covers: simulations need not run further."""
     return max(r.period_end for r in reports)
@@ -153,7 +143,7 @@ class ReportSimulator:
         overrides = integer_safe(dict(parameters))
         overrides["scale"] = self.scale
         seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker process
-        series = simulate_series(with_overrides(overrides, "calibration"), seed, self.end)
+        series = simulate(with_overrides(overrides, "calibration"), None, self.end, seed, crossings=True)
         return {o.report.id: o.simulate(series) for o in self.observed}
 
 

@@ -71,11 +71,16 @@ def plan_replicates(scenario: Scenario, replicates: int, seed: int, posterior: P
     return plans
 
 
-def simulate(params: Parameters, events: Sequence[Event], end: Any, seed: int) -> Daily:
-    """One run from the history's start to `end`: daily series per place in workers (agents x scale)."""
-    model = LaborModel(params, list(events), HISTORY_START, end, seed).run()
+def simulate(params: Parameters, events: Sequence[Event] | None, end: Any, seed: int, crossings: bool = False) -> Daily:
+    """One run from the history's start to `end`: daily series per place in workers (agents x scale).
+
+    `events` None means the shared history alone; with `crossings`, the series also hold one
+    place per border crossing (the observation model compares some reports with those).
+    """
+    model = LaborModel(params, None if events is None else list(events), HISTORY_START, end, seed).run()
     scale = int(params.scale)
-    return {q: {place: series * scale for place, series in model.records.by_place(q).items()} for q in QUANTITIES}
+    return {q: {place: series * scale for place, series in model.records.by_place(q, crossings).items()}
+            for q in QUANTITIES}
 
 
 def _run_one(plan: Replicate, events: tuple[Event, ...], end: Any, reduce: Callable[[Daily], Any] | None) -> Outcome:

@@ -87,7 +87,7 @@ def build_factories(params, rng: np.random.Generator) -> tuple[FactoryTable, np.
     total = params.initial_stock / scale
     province_total = sum(params.province_share.values())
     sector_total = sum(params.sector_share.values())
-    cities, sectors, sizes, members = [], [], [], []
+    cities, sectors, sizes = [], [], []
     for c, city in enumerate(CITIES):
         in_province = [x.name for x in CITIES if x.province == city.province]
         city_weight = sum(params.city_share.get(x, 0.0) for x in in_province)

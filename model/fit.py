@@ -18,7 +18,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .calibration import report_end, simulate_series
+from .calibration import report_end
+from .ensemble import simulate
 from .ensemble import born_ignoring_ctrl_c, quiet_worker
 from .observation import Observation, observations
 from .parameters import with_overrides
@@ -32,7 +33,7 @@ FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "con
 def _draw_values(task: tuple[dict, int, list[Observation], object]) -> list[float]:
     """One posterior draw: run the model and read every report's counterpart (a process-pool task)."""
     overrides, seed, observed, end = task
-    series = simulate_series(with_overrides(overrides, "posterior"), seed, end)
+    series = simulate(with_overrides(overrides, "posterior"), None, end, seed, crossings=True)
     return [o.simulate(series) for o in observed]
 
 

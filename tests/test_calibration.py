@@ -38,7 +38,7 @@ def test_recalibrating_with_a_contradicting_report_moves_the_model_toward_it(tmp
     assert median_after > 65_000  # the prior median; the shipped reports alone sit well below it
 
 
-def _stored_generations(database) -> "pd.DataFrame":
+def _stored_generations(database):
     import pyabc
 
     history = pyabc.History(f"sqlite:///{database}")

@@ -29,7 +29,7 @@ from model.ensemble import plan_replicates, simulate
 from model.errors import InputError
 from model.events import BORDER_STATUSES, EVENT_FIELDS, ISSUERS, PRIORITY_CLASSES, RELATIONS
 from model.geography import CITIES, CITY_ALIASES, CROSSING_INDEX, PROVINCES, SECTORS
-from model.parameters import Parameters, with_overrides
+from model.parameters import Parameters
 from model.reports import REPORT_COLUMNS
 from model.scenario import KEYS, OUTPUT_FREQS, Scenario, load_scenario
 
