@@ -26,3 +26,11 @@ def small_model(events=(), end=dt.date(2018, 12, 31), seed=1, **overrides) -> La
 @pytest.fixture
 def params() -> Parameters:
     return Parameters()
+
+
+def stored_generations(database):
+    """The generations a calibration has stored in its pyabc database (t >= 0), as a table."""
+    import pyabc
+
+    populations = pyabc.History(f"sqlite:///{database}").get_all_populations()
+    return populations[populations.t >= 0].reset_index(drop=True)

@@ -8,6 +8,8 @@ import pytest
 from model.calibration import calibrate, load_priors
 from model.reports import REPORT_COLUMNS, load_reports, parse_reports
 
+from .conftest import stored_generations
+
 pytestmark = pytest.mark.slow
 
 SMALL = dict(population=30, generations=3, jobs=2, scale=50)
@@ -38,14 +40,6 @@ def test_recalibrating_with_a_contradicting_report_moves_the_model_toward_it(tmp
     assert median_after > 65_000  # the prior median; the shipped reports alone sit well below it
 
 
-def _stored_generations(database):
-    import pyabc
-
-    history = pyabc.History(f"sqlite:///{database}")
-    populations = history.get_all_populations()
-    return populations[populations.t >= 0].reset_index(drop=True)
-
-
 def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tmp_path):
     import os
     import signal
@@ -58,23 +52,23 @@ def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tm
                "--out", str(tmp_path), "--draws", "2", "--quiet"]
     process = subprocess.Popen([*command, "--generations", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=os.getcwd())
+    seen = []
     deadline = time.time() + 240
-    while time.time() < deadline:
-        time.sleep(0.5)
-        if database.exists() and len(_stored_generations(database)) >= 2:
-            break
+    while time.time() < deadline and not any("generation 2/20" in line for line in seen):
+        seen.append(process.stderr.readline())  # --quiet still reports each stored generation
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, rest = process.communicate(timeout=60)
+    stderr = "".join(seen) + rest
     assert process.returncode == 130
     assert "--resume" in stderr and "Traceback" not in stderr
     assert not (tmp_path / "posterior.csv").exists()
-    before = _stored_generations(database)
+    before = stored_generations(database)
     assert 2 <= len(before) < 20
 
     resumed = subprocess.run([*command, "--generations", str(len(before) + 1), "--resume"], capture_output=True,
                              text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
-    after = _stored_generations(database)
+    after = stored_generations(database)
     assert len(after) == len(before) + 1
     assert after.iloc[: len(before)][["t", "epsilon", "samples"]].equals(before[["t", "epsilon", "samples"]])
     assert after.epsilon.iloc[-1] <= before.epsilon.iloc[-1]

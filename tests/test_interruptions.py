@@ -20,6 +20,7 @@ import pytest
 
 from model.cli import main
 
+from .conftest import stored_generations
 from .test_scenario import write
 
 pytestmark = pytest.mark.slow
@@ -151,13 +152,6 @@ def test_a_run_interrupted_while_writing_its_files_keeps_the_earlier_result(tmp_
     assert_nothing_lost(process, sig, stderr, out, before)
 
 
-def _stored_generations(database: Path) -> int:
-    import pyabc
-
-    populations = pyabc.History(f"sqlite:///{database}").get_all_populations()
-    return int((populations.t >= 0).sum())
-
-
 def test_a_terminated_calibration_resumes_from_its_last_finished_generation(tmp_path: Path) -> None:
     """SIGTERM (as a batch system sends) with two local processes; `--resume` then adds one generation."""
     database = tmp_path / "calibration.db"
@@ -172,12 +166,12 @@ def test_a_terminated_calibration_resumes_from_its_last_finished_generation(tmp_
     assert "Traceback" not in stderr
     assert stderr.rstrip().endswith(f"terminated; finished generations are kept in {database}: continue with --resume")
     assert not (tmp_path / "posterior.csv").exists()
-    stored = _stored_generations(database)
+    stored = len(stored_generations(database))
     assert 1 <= stored < 20
     assert live_processes_in_group(process.pid) == [], "the sampler's worker processes went with it"
 
     resumed = subprocess.run([sys.executable, "-m", "model", *command, "--generations", str(stored + 1), "--resume"],
                              cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert resumed.returncode == 0, resumed.stderr
-    assert _stored_generations(database) == stored + 1
+    assert len(stored_generations(database)) == stored + 1
     assert (tmp_path / "posterior.csv").exists() and (tmp_path / "fit.csv").exists()
