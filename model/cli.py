@@ -381,15 +381,23 @@ def _add_compare_command(commands) -> None:
                          help="show each scenario's difference from this one, replicate by replicate")
     compare.add_argument("--reports", metavar="FILE", default="calibration/reports.csv",
                          help="reported figures to draw (default calibration/reports.csv)")
-    compare.add_argument("--replicates", metavar="N", type=_count(1), help="for scenario files: replicates")
-    compare.add_argument("--seed", metavar="S", type=_count(0), help="for scenario files: seed of the ensembles")
-    compare.add_argument("--jobs", metavar="N", type=_count(1), help="for scenario files: local processes")
-    compare.add_argument("--scheduler", metavar="ADDRESS", help="for scenario files: a Dask distributed scheduler")
-    compare.add_argument("--posterior", metavar="FILE",
-                         help="for scenario files: parameter sets (default calibration/posterior.csv if it "
-                              "exists; 'none' for the default parameters)")
+    _add_ensemble_options(compare, "for scenario files: ")
     compare.add_argument("--quiet", action="store_true", help="no progress bar and no messages")
     compare.set_defaults(handler=_compare)
+
+
+def _add_ensemble_options(parser: argparse.ArgumentParser, context: str = "") -> None:
+    """The options of an ensemble run, shared by `run` and `compare` (which runs scenario files)."""
+    parser.add_argument("--replicates", metavar="N", type=_count(1, MAX_REPLICATES),
+                        help=f"{context}replicates (default: the scenario's)")
+    parser.add_argument("--seed", metavar="S", type=_count(0), help=f"{context}seed of the ensemble (default: the scenario's)")
+    parser.add_argument("--jobs", metavar="N", type=_count(1),
+                        help=f"{context}local processes (default: the number of CPUs, at most 4); same results for any N")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help=f"{context}a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--posterior", metavar="FILE",
+                        help=f"{context}parameter sets to draw from (default calibration/posterior.csv if it exists; "
+                             "'none' for the default parameters)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -406,15 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "into a folder that appears all at once.")
     run.add_argument("scenario", help="the scenario file, e.g. scenarios/baseline.toml")
     run.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>/)")
-    run.add_argument("--replicates", metavar="N", type=_count(1, MAX_REPLICATES),
-                     help="replicates (default: the scenario's)")
-    run.add_argument("--seed", metavar="S", type=_count(0), help="seed of the ensemble (default: the scenario's)")
-    run.add_argument("--jobs", metavar="N", type=_count(1),
-                     help="local processes (default: the number of CPUs, at most 4); same results for any N")
-    run.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
-    run.add_argument("--posterior", metavar="FILE",
-                     help="parameter sets to draw from (default calibration/posterior.csv if it exists; "
-                          "'none' for the default parameters)")
+    _add_ensemble_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar and no messages but the last line")
     run.set_defaults(handler=_run)
 
