@@ -214,54 +214,58 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors})
     key = fingerprint(reports, priors, scale)
     simulator, metric, sampler = ReportSimulator(reports, scale), ReportDistance(reports), _sampler(jobs, scheduler)
+    try:
+        def smc() -> Any:
+            return pyabc.ABCSMC(simulator, prior, metric, population_size=population, sampler=sampler)
 
-    def smc() -> Any:
-        return pyabc.ABCSMC(simulator, prior, metric, population_size=population, sampler=sampler)
-
-    url = f"sqlite:///{database}"
-    if resume:
-        if not database.exists():
-            raise InputError(f"{database}: nothing to resume (no calibration database); run without --resume")
-        runs = pyabc.History(url).all_runs()
-        if not runs:
-            raise InputError(f"{database}: nothing to resume (no run in the database)")
-        run_id = int(runs[-1].id)
-        history = smc().load(url, run_id)
-        if _run_key(history) != key:
-            raise InputError(f"{database}: run {run_id} was made with other reports, priors or scale; "
-                             "start a new calibration without --resume")
-    else:
-        history = smc().new(url, {o.report.id: 0.0 for o in observations(reports)}, meta_info={"key": key})
-        run_id = int(history.id)
-    # One generation at a time, each continuing from the database exactly as `--resume` does
-    # after an interruption, so that progress can be shown and nothing finished is lost.
-    stop = "generations"
-    last_seconds = 0.0
-    while history.max_t + 1 < generations:
-        if max_simulations is not None and history.total_nr_simulations >= max_simulations:
-            stop = "simulations"
-            break
-        elapsed = (dt.datetime.now() - start).total_seconds()
-        if max_minutes is not None and history.max_t >= 0 and elapsed + 1.5 * last_seconds > 60 * max_minutes:
-            stop = "time"
-            break
-        began = dt.datetime.now()
-        abc = smc()
-        abc.load(url, run_id)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
-            history = abc.run(max_nr_populations=1)
-        last_seconds = (dt.datetime.now() - began).total_seconds()
-        if on_generation is not None:
-            populations = history.get_all_populations()
-            on_generation(history.max_t, float(populations.epsilon.iloc[-1]), int(history.total_nr_simulations))
-    if history.max_t < 0:
-        raise InputError(f"{database}: no finished generation to take a posterior from")
-    particles, weights = history.get_distribution(m=0, t=history.max_t)
-    populations = history.get_all_populations()
-    return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
-                             int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
-                             (dt.datetime.now() - start).total_seconds(), database, run_id, stop)
+        url = f"sqlite:///{database}"
+        if resume:
+            if not database.exists():
+                raise InputError(f"{database}: nothing to resume (no calibration database); run without --resume")
+            runs = pyabc.History(url).all_runs()
+            if not runs:
+                raise InputError(f"{database}: nothing to resume (no run in the database)")
+            run_id = int(runs[-1].id)
+            history = smc().load(url, run_id)
+            if _run_key(history) != key:
+                raise InputError(f"{database}: run {run_id} was made with other reports, priors or scale; "
+                                 "start a new calibration without --resume")
+        else:
+            history = smc().new(url, {o.report.id: 0.0 for o in observations(reports)}, meta_info={"key": key})
+            run_id = int(history.id)
+        # One generation at a time, each continuing from the database exactly as `--resume` does
+        # after an interruption, so that progress can be shown and nothing finished is lost.
+        stop = "generations"
+        last_seconds = 0.0
+        while history.max_t + 1 < generations:
+            if max_simulations is not None and history.total_nr_simulations >= max_simulations:
+                stop = "simulations"
+                break
+            elapsed = (dt.datetime.now() - start).total_seconds()
+            if max_minutes is not None and history.max_t >= 0 and elapsed + 1.5 * last_seconds > 60 * max_minutes:
+                stop = "time"
+                break
+            began = dt.datetime.now()
+            abc = smc()
+            abc.load(url, run_id)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
+                history = abc.run(max_nr_populations=1)
+            last_seconds = (dt.datetime.now() - began).total_seconds()
+            if on_generation is not None:
+                populations = history.get_all_populations()
+                on_generation(history.max_t, float(populations.epsilon.iloc[-1]), int(history.total_nr_simulations))
+        if history.max_t < 0:
+            raise InputError(f"{database}: no finished generation to take a posterior from")
+        particles, weights = history.get_distribution(m=0, t=history.max_t)
+        populations = history.get_all_populations()
+        return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
+                                 int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
+                                 (dt.datetime.now() - start).total_seconds(), database, run_id, stop)
+    finally:
+        client = getattr(sampler, "client", None)  # our connection to a Dask scheduler, if any
+        if client is not None:
+            client.close()
 
 
 def _run_key(history: Any) -> str | None:
