@@ -37,7 +37,8 @@ def dissatisfaction(params: Parameters, day: int, arrival: np.ndarray, contract_
 
 def defection_hazard(params: Parameters, level: np.ndarray, surveillance: np.ndarray) -> np.ndarray:
     """Per-day hazard of a defection attempt for dissatisfaction `level` under `surveillance` (>= 1)."""
-    return params.defection_base_rate / DAYS_PER_YEAR * np.exp(level) / surveillance
+    with np.errstate(over="ignore"):  # an extreme level is an infinite hazard: an attempt at once
+        return params.defection_base_rate / DAYS_PER_YEAR * np.exp(level) / surveillance
 
 
 def attempt_days(hazard: np.ndarray, used: np.ndarray, clock: np.ndarray,

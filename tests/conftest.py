@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    # CI replays the same examples every time, so a red run is about the change, not the draw;
+    # local runs keep exploring new examples (and hypothesis keeps any failure it finds).
+    settings.load_profile("ci")
 
 from model import LaborModel, Parameters, parse_event, with_overrides
 
