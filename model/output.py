@@ -19,7 +19,7 @@ from pathlib import Path
 from .errors import InputError
 
 PARTIAL_SUFFIX = ".partial"
-"""Suffix of the temporary folder of a run in progress (`.<name>.XXXX.partial`)."""
+"""Suffix of the temporary folder of a run in progress (`.<name>.<random>.partial`)."""
 
 
 def check_target(target: Path, option: str = "--out") -> None:
