@@ -58,10 +58,6 @@ class Border:
             self.is_open[crossing] = self.status[crossing] == OPEN and self.capacity[crossing] > 0
         self._steady = False
 
-    def open_to_workers(self, crossing: int) -> bool:
-        """True when workers may cross here (status open and some capacity)."""
-        return bool(self.is_open[crossing])
-
     def contact_cut(self) -> np.ndarray:
         """Per crossing, 1.0 where workers cannot cross (their families are out of reach, 001)."""
         return (~self.is_open).astype(float)

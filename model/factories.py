@@ -64,10 +64,6 @@ class Factory(mesa.Agent):
     def is_open(self) -> bool:
         return bool(self.model.factories.open[self.index])
 
-    def is_small(self) -> bool:
-        """Small factories (200 workers or fewer) are the first targets of repatriation (000)."""
-        return self.workforce * self.model.params.scale <= self.model.params.small_factory_max
-
     def close(self) -> np.ndarray:
         """Shut down; returns the ids of the workers who were employed here and still are in China."""
         self.model.factories.open[self.index] = False

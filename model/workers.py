@@ -109,10 +109,6 @@ class Workers:
         self.n += count
         return np.arange(rows.start, rows.stop, dtype=np.int64)
 
-    def present(self, ids: np.ndarray) -> np.ndarray:
-        """Boolean mask over `ids`: True for workers still in China."""
-        return self.status[ids] <= PRESENT_MAX
-
     def present_ids(self, where: np.ndarray | None = None) -> np.ndarray:
         """Ids of all workers in China now, in id order; only rows where `where` is True when given.
 
