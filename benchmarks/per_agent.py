@@ -29,14 +29,14 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from model import LaborModel, Parameters, parse_event, with_overrides
-from model.border import Border
-from model.dissatisfaction import DAYS_PER_YEAR
-from model.events import PRIORITY_CLASSES, Event
-from model.factories import build_factories
-from model.geography import CROSSINGS, PROVINCES, SECTOR_INDEX, SECTORS, cities_in, city_crossing_index, city_province_index
-from model.repatriation import CLASS_RANK, QUEUE_CLASSES
-from model.workers import CONFINED, PRESENT_MAX, SICK, WORKING, Condition, Status
+from labor_stocks import LaborModel, Parameters, parse_event, with_overrides
+from labor_stocks.world.border import Border
+from labor_stocks.world.dissatisfaction import DAYS_PER_YEAR
+from labor_stocks.world.events import PRIORITY_CLASSES, Event
+from labor_stocks.world.factories import build_factories
+from labor_stocks.world.geography import CROSSINGS, PROVINCES, SECTOR_INDEX, SECTORS, cities_in, city_crossing_index, city_province_index
+from labor_stocks.world.repatriation import CLASS_RANK, QUEUE_CLASSES
+from labor_stocks.world.workers import CONFINED, PRESENT_MAX, SICK, WORKING, Condition, Status
 
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 CROSSING_OF_CITY = city_crossing_index()

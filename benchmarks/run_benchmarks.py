@@ -40,10 +40,10 @@ import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
 from benchmarks.per_agent import CASE_END, CASE_START, case_events, case_parameters, PerAgentModel  # noqa: E402
-from model.history import HISTORY_START  # noqa: E402
-from model.parameters import with_overrides  # noqa: E402
-from model.scenario import load_scenario  # noqa: E402
-from model.sim import LaborModel  # noqa: E402
+from labor_stocks.scenarios.history import HISTORY_START  # noqa: E402
+from labor_stocks.world.parameters import with_overrides  # noqa: E402
+from labor_stocks.scenarios.scenario import load_scenario  # noqa: E402
+from labor_stocks.world.sim import LaborModel  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.toml"
 MB = 1024 * 1024
@@ -193,7 +193,7 @@ def per_agent(workers: int, agent_repeats: int, verdicts: dict[str, bool]) -> No
 def ensemble(replicates: int, verdicts: dict[str, bool]) -> None:
     heading(f"labor-stocks run scenarios/baseline.toml --replicates {replicates} --jobs 2")
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "model", "run", str(BASELINE), "--replicates", str(replicates),
+        command = [sys.executable, "-m", "labor_stocks", "run", str(BASELINE), "--replicates", str(replicates),
                    "--jobs", "2", "--out", str(Path(folder) / "baseline"), "--quiet"]
         seconds, peaks, result = run_measured(command)
     if result.returncode != 0:
@@ -210,8 +210,8 @@ def ensemble(replicates: int, verdicts: dict[str, bool]) -> None:
 # --- calibration ------------------------------------------------------------------------------
 def _calibration_batch(count: int, seed: int) -> int:
     """`count` calibration simulations (as pyabc calls them) for parameters drawn from the priors."""
-    from model.calibration import ReportSimulator, load_priors
-    from model.reports import load_reports
+    from labor_stocks.calibration.abc import ReportSimulator, load_priors
+    from labor_stocks.calibration.reports import load_reports
 
     priors = load_priors(ROOT / "calibration" / "priors.toml")
     simulator = ReportSimulator(load_reports(ROOT / "calibration" / "reports.csv"))
@@ -229,7 +229,7 @@ def _calibration_batch(count: int, seed: int) -> int:
 
 
 def calibration(simulations: int, verdicts: dict[str, bool]) -> None:
-    from model.calibration import CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_POPULATION
+    from labor_stocks.calibration.abc import CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_POPULATION
 
     heading("Calibration: simulations per second on 2 cores")
     print(f"  model.calibration.ReportSimulator (what pyabc calls), scale {CALIBRATION_SCALE}, to the last report,")

@@ -15,10 +15,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from .calibration import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
+from .calibration.abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                           DEFAULT_POPULATION)
 from .errors import InputError
-from .scenario import MAX_REPLICATES
+from .scenarios.scenario import MAX_REPLICATES
 
 
 class Terminated(KeyboardInterrupt):
@@ -94,9 +94,9 @@ def _simulate(args: argparse.Namespace) -> int:
     """One replicate of the shared history with default parameters: yearly stocks per province."""
     import datetime as dt
 
-    from .history import HISTORY_START
-    from .parameters import with_overrides
-    from .sim import LaborModel
+    from .scenarios.history import HISTORY_START, load_history
+    from .world.parameters import with_overrides
+    from .world.sim import LaborModel
 
     try:
         end = dt.date.fromisoformat(args.end)
@@ -104,7 +104,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise InputError(f"--end: not a date (YYYY-MM-DD): {args.end!r}") from None
     if end < HISTORY_START:
         raise InputError(f"--end: {end} is before the start of the history, {HISTORY_START}")
-    model = LaborModel(with_overrides({}), None, HISTORY_START, end, args.seed).run()
+    model = LaborModel(with_overrides({}), load_history(), HISTORY_START, end, args.seed).run()
     table = model.results("provinces")
     table = table[table.date.dt.is_year_end | (table.date == table.date.max())]
     print(table.pivot(index="date", columns="place", values="stock").to_string())
@@ -113,9 +113,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Run a scenario's ensemble and write projection.csv, run.json and projection.png."""
-    from .output import check_target
-    from .run import choose_posterior, default_out, run_scenario
-    from .scenario import load_scenario
+    from .outputs.folders import check_target
+    from .outputs.run import choose_posterior, default_out, run_scenario
+    from .scenarios.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.scheduler and args.jobs is not None:
@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _reports_check(args: argparse.Namespace) -> int:
     """Validate a reports ledger; a problem is one line naming the row and column."""
-    from .reports import load_reports
+    from .calibration.reports import load_reports
 
     reports = load_reports(args.file)
     print(f"{args.file}: {len(reports)} reports, all valid")
@@ -170,7 +170,7 @@ REPORT_OPTIONS: tuple[tuple[str, bool, str], ...] = (
 
 def _reports_add(args: argparse.Namespace) -> int:
     """Append one report to the ledger, after checking it with the whole file; the file is never damaged."""
-    from .reports import append_report
+    from .calibration.reports import append_report
 
     fields = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in REPORT_OPTIONS}
     report = append_report(args.file, **{key: value for key, value in fields.items() if value is not None})
@@ -180,7 +180,7 @@ def _reports_add(args: argparse.Namespace) -> int:
 
 def _load_all_reports(paths: list[str]) -> list:
     """Reports from one or more ledgers; an id given twice across files is an error."""
-    from .reports import load_reports
+    from .calibration.reports import load_reports
 
     reports, seen = [], {}
     for path in paths:
@@ -198,9 +198,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     """ABC-SMC on the reports; writes the posterior, then the fit at full scale."""
     from tqdm import tqdm
 
-    from .calibration import calibrate, load_priors, save_posterior
-    from .fit import fit_table, plot_fit, print_table, write_fit
-    from .posterior import load_posterior
+    from .calibration.abc import calibrate, load_priors, save_posterior
+    from .calibration.fit import fit_table, plot_fit, print_table, write_fit
+    from .ensemble.posterior import load_posterior
 
     if not args.max_minutes > 0:
         raise InputError(f"--max-minutes: must be positive, got {args.max_minutes}")
@@ -264,8 +264,8 @@ def _fit(args: argparse.Namespace) -> int:
     """Each report beside what the (calibrated) model says: a table, a CSV and a plot."""
     from tqdm import tqdm
 
-    from .fit import fit_table, plot_fit, print_table, write_fit
-    from .run import choose_posterior
+    from .calibration.fit import fit_table, plot_fit, print_table, write_fit
+    from .outputs.run import choose_posterior
 
     reports = _load_all_reports(args.reports)
     posterior, posterior_name = choose_posterior(args.posterior)
@@ -333,7 +333,7 @@ def _day(text: str):
 
 def _compare(args: argparse.Namespace) -> int:
     """Scenarios side by side: the figure (PNG, SVG) and the table (CSV, and printed)."""
-    from .compare import RunOptions, compare, format_table
+    from .outputs.compare import RunOptions, compare, format_table
 
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
@@ -359,7 +359,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _add_compare_command(commands) -> None:
-    from .compare import DEFAULT_OUT, DEFAULT_PLACES
+    from .outputs.compare import DEFAULT_OUT, DEFAULT_PLACES
 
     compare = commands.add_parser(
         "compare", help="scenarios side by side: a figure (PNG, SVG) and a table (CSV)",

@@ -14,7 +14,7 @@ if os.environ.get("CI"):
     # local runs keep exploring new examples (and hypothesis keeps any failure it finds).
     settings.load_profile("ci")
 
-from model import LaborModel, Parameters, parse_event, with_overrides
+from labor_stocks import LaborModel, Parameters, parse_event, with_overrides
 
 START = dt.date(2017, 1, 1)
 

@@ -8,10 +8,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import LaborModel
-from model.events import BORDER_STATUSES, PRIORITY_CLASSES, RELATIONS
-from model.geography import CITIES, CROSSINGS, PROVINCES, SECTORS
-from model.records import recount_stock
+from labor_stocks import LaborModel, load_history
+from labor_stocks.world.events import BORDER_STATUSES, PRIORITY_CLASSES, RELATIONS
+from labor_stocks.world.geography import CITIES, CROSSINGS, PROVINCES, SECTORS
+from labor_stocks.world.records import recount_stock
 
 from .conftest import START, event, small_model
 
@@ -76,7 +76,7 @@ def test_accounting_identity_holds_for_any_parameters_and_events(overrides, time
 
 
 def test_accounting_identity_holds_over_the_shared_history():
-    model = LaborModel(seed=5).run()
+    model = LaborModel(events=load_history(), seed=5).run()
     check_accounting(model)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.calibration import calibrate, load_priors
-from model.reports import REPORT_COLUMNS, load_reports, parse_reports
+from labor_stocks.calibration.abc import calibrate, load_priors
+from labor_stocks.calibration.reports import REPORT_COLUMNS, load_reports, parse_reports
 
 from .conftest import stored_generations
 
@@ -50,7 +50,7 @@ def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tm
     import time
 
     database = tmp_path / "calibration.db"
-    command = [sys.executable, "-m", "model", "calibrate", "--population", "12", "--jobs", "1", "--scale", "40",
+    command = [sys.executable, "-m", "labor_stocks", "calibrate", "--population", "12", "--jobs", "1", "--scale", "40",
                "--out", str(tmp_path), "--draws", "2", "--quiet"]
     process = subprocess.Popen([*command, "--generations", "20"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, cwd=os.getcwd())
@@ -78,7 +78,7 @@ def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tm
 
 
 def test_resume_refuses_a_run_made_with_other_reports(tmp_path):
-    from model.errors import InputError
+    from labor_stocks.errors import InputError
 
     reports = load_reports("calibration/reports.csv")
     priors = load_priors("calibration/priors.toml")

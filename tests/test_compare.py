@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.cli import main
-from model.compare import (SCENARIO_COLOURS, colours, compare, difference_bands, load_run, scenario_colour,
+from labor_stocks.cli import main
+from labor_stocks.outputs.compare import (SCENARIO_COLOURS, colours, compare, difference_bands, load_run, scenario_colour,
                            table_dates)
-from model.projection import PLACES, QUANTITIES, read_replicates
+from labor_stocks.outputs.projection import PLACES, QUANTITIES, read_replicates
 
 PLAIN = """\
 name = "plain"

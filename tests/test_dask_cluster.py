@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.calibration import load_priors
+from labor_stocks.calibration.abc import load_priors
 
 from .test_scenario import write
 
@@ -111,7 +111,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def labor_stocks(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m model ARGS` in a new process, as an analyst runs it."""
-    return subprocess.run([sys.executable, "-m", "model", *args], cwd=cwd, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "labor_stocks", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -208,7 +208,7 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(tmp_path: Path) -> None:
 
     with dask_cluster(tmp_path / "dask") as running, \
             Client(running.address, timeout=30, set_as_default=False) as watcher:
-        run = subprocess.Popen([sys.executable, "-m", "model", "run", str(scenario), "--out", str(tmp_path / "dask-run"),
+        run = subprocess.Popen([sys.executable, "-m", "labor_stocks", "run", str(scenario), "--out", str(tmp_path / "dask-run"),
                                 "--scheduler", running.address, "--posterior", "none", "--quiet"],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                stdin=subprocess.DEVNULL)

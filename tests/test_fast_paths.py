@@ -10,8 +10,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model.agencies import first_by_rank
-from model.workers import distinct
+from labor_stocks.world.agencies import first_by_rank
+from labor_stocks.world.workers import distinct
 
 
 @settings(max_examples=200, deadline=None)

@@ -24,14 +24,14 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from model.cli import main
-from model.ensemble import plan_replicates, simulate
-from model.errors import InputError
-from model.events import BORDER_STATUSES, EVENT_FIELDS, ISSUERS, PRIORITY_CLASSES, RELATIONS
-from model.geography import CITIES, CITY_ALIASES, CROSSING_INDEX, PROVINCES, SECTORS
-from model.parameters import Parameters
-from model.reports import REPORT_COLUMNS
-from model.scenario import KEYS, OUTPUT_FREQS, Scenario, load_scenario
+from labor_stocks.cli import main
+from labor_stocks.ensemble.runner import plan_replicates, simulate
+from labor_stocks.errors import InputError
+from labor_stocks.world.events import BORDER_STATUSES, EVENT_FIELDS, ISSUERS, PRIORITY_CLASSES, RELATIONS
+from labor_stocks.world.geography import CITIES, CITY_ALIASES, CROSSING_INDEX, PROVINCES, SECTORS
+from labor_stocks.world.parameters import Parameters
+from labor_stocks.calibration.reports import REPORT_COLUMNS
+from labor_stocks.scenarios.scenario import KEYS, OUTPUT_FREQS, Scenario, load_scenario
 
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from model.cli import main
+from labor_stocks.cli import main
 
 from .conftest import stored_generations
 from .test_scenario import write
@@ -45,7 +45,7 @@ def earlier_result(folder: Path) -> tuple[Path, dict[str, bytes]]:
 def start(args: list[str], cwd: Path, code: str | None = None) -> subprocess.Popen:
     """`labor-stocks ARGS` (or a Python snippet ending in it) in a new session, so that a signal
     can go to its whole process group as a terminal's Ctrl-C does."""
-    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "model", *args]
+    command = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "labor_stocks", *args]
     return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             stdin=subprocess.DEVNULL, start_new_session=True)
 
@@ -123,15 +123,15 @@ def test_a_run_interrupted_while_simulating_keeps_the_earlier_result(tmp_path: P
 
 SLOW_PLOT = """\
 import sys, time
-import model.run
-from model.cli import main
+import labor_stocks.outputs.run
+from labor_stocks.cli import main
 
 def slow_plot(table, scenario, reported, path, *args, **kwargs):
     open(path, "wb").write(b"half a plot")
     print("writing the plot", file=sys.stderr, flush=True)
     time.sleep(120)
 
-model.run.plot_projection = slow_plot
+labor_stocks.outputs.run.plot_projection = slow_plot
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -170,7 +170,7 @@ def test_a_terminated_calibration_resumes_from_its_last_finished_generation(tmp_
     assert 1 <= stored < 20
     assert live_processes_in_group(process.pid) == [], "the sampler's worker processes went with it"
 
-    resumed = subprocess.run([sys.executable, "-m", "model", *command, "--generations", str(stored + 1), "--resume"],
+    resumed = subprocess.run([sys.executable, "-m", "labor_stocks", *command, "--generations", str(stored + 1), "--resume"],
                              cwd=ROOT, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     assert resumed.returncode == 0, resumed.stderr
     assert len(stored_generations(database)) == stored + 1

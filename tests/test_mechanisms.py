@@ -6,10 +6,10 @@ import datetime as dt
 
 import numpy as np
 
-from model.dissatisfaction import defection_hazard, dissatisfaction
-from model.geography import CITIES, CITY_INDEX
-from model.repatriation import CLASS_RANK
-from model.workers import Status
+from labor_stocks.world.dissatisfaction import defection_hazard, dissatisfaction
+from labor_stocks.world.geography import CITIES, CITY_INDEX
+from labor_stocks.world.repatriation import CLASS_RANK
+from labor_stocks.world.workers import Status
 
 from .conftest import event, small_model
 

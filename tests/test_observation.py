@@ -7,11 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from model.calibration import load_priors
-from model.errors import InputError
-from model.observation import OFFSET, SIGMA, Observation, distance
-from model.posterior import load_posterior
-from model.reports import parse_reports, REPORT_COLUMNS
+from labor_stocks.calibration.abc import load_priors
+from labor_stocks.errors import InputError
+from labor_stocks.calibration.observation import OFFSET, SIGMA, Observation, distance
+from labor_stocks.ensemble.posterior import load_posterior
+from labor_stocks.calibration.reports import parse_reports, REPORT_COLUMNS
 
 HEADER = ",".join(REPORT_COLUMNS)
 

@@ -36,8 +36,8 @@ def compute_summary() -> dict[str, Any]:
     """The baseline's yearly stocks per province and China, and China's yearly flows (mean, workers)."""
     import pandas as pd
 
-    from model.run import run_scenario
-    from model.scenario import load_scenario
+    from labor_stocks.outputs.run import run_scenario
+    from labor_stocks.scenarios.scenario import load_scenario
 
     scenario = dataclasses.replace(load_scenario(SCENARIO), output_freq="year")
     with tempfile.TemporaryDirectory() as folder:

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.errors import InputError
-from model.reports import REPORT_COLUMNS, Report, append_report, load_reports, parse_reports
+from labor_stocks.errors import InputError
+from labor_stocks.calibration.reports import REPORT_COLUMNS, Report, append_report, load_reports, parse_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = ROOT / "calibration" / "reports.csv"

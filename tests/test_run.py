@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import run as run_module
-from model.cli import main
-from model.ensemble import plan_replicates
-from model.posterior import load_posterior
-from model.projection import COLUMNS, PLACES, QUANTITIES, periods
-from model.scenario import load_scenario
+from labor_stocks.outputs import run as run_module
+from labor_stocks.cli import main
+from labor_stocks.ensemble.runner import plan_replicates
+from labor_stocks.ensemble.posterior import load_posterior
+from labor_stocks.outputs.projection import COLUMNS, PLACES, QUANTITIES, periods
+from labor_stocks.scenarios.scenario import load_scenario
 
 from .test_scenario import SHIPPED, TINY, write
 
@@ -197,7 +197,7 @@ def test_sigterm_during_a_run_exits_143_and_keeps_the_earlier_result(tmp_path: P
     out = tmp_path / "outputs" / "long"
     out.mkdir(parents=True)
     (out / "projection.csv").write_text("earlier result\n")
-    process = subprocess.Popen([sys.executable, "-m", "model", "run", str(scenario), "--jobs", "2",
+    process = subprocess.Popen([sys.executable, "-m", "labor_stocks", "run", str(scenario), "--jobs", "2",
                                 "--posterior", "none", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     time.sleep(3)

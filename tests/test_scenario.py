@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from model.cli import main
-from model.errors import InputError
-from model.history import HISTORY_START, load_history
-from model.scenario import load_scenario
+from labor_stocks.cli import main
+from labor_stocks.errors import InputError
+from labor_stocks.scenarios.history import HISTORY_START, load_history
+from labor_stocks.scenarios.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -68,7 +68,7 @@ def test_every_shipped_scenario_loads_resolves_and_documents_its_events(path: Pa
     scenario = load_scenario(path)
     assert scenario.name == path.stem
     assert scenario.description
-    assert scenario.chain[0] == "model/history.toml" and scenario.chain[-1] == str(path)
+    assert scenario.chain[0] == "model/scenarios/history.toml" and scenario.chain[-1] == str(path)
     assert len(scenario.events) >= len(load_history())
     assert all(event.note for event in scenario.own_events), "every scenario event names its source or assumption"
     assert path.read_text().lstrip().startswith("#"), "the file is commented for an analyst"
@@ -115,7 +115,7 @@ status = "closed"
     assert scenario.parameters == {"initial_stock": 3000, "demand_growth": 0.0,
                                    "province_share": {"Liaoning": 0.4, "Jilin": 0.5}}
     assert [e.type for e in scenario.own_events] == ["dispatch", "border"]  # parent first
-    assert scenario.chain == ("model/history.toml", str(tmp_path / "parent.toml"), str(child))
+    assert scenario.chain == ("model/scenarios/history.toml", str(tmp_path / "parent.toml"), str(child))
     params = scenario.parameters_for()
     assert params.initial_stock == 3000 and params.province_share["Heilongjiang"] == 0.05
     assert all(e.date <= scenario.end for e in scenario.events), "history after the end is not in the run"
@@ -228,7 +228,7 @@ def test_bad_command_line_is_one_line_with_exit_code_2(
 
 def test_a_real_process_shows_no_traceback_for_a_bad_file(tmp_path: Path) -> None:
     path = write(tmp_path, "bad.toml", TINY.replace('"Hunchun"', '"Atlantis"'))
-    done = subprocess.run([sys.executable, "-m", "model", "run", str(path)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "labor_stocks", "run", str(path)], capture_output=True, text=True,
                           cwd=tmp_path, timeout=120)
     assert done.returncode == 2
     assert done.stderr == f"labor-stocks: error: {path}: events[1]: key destination: unknown place 'Atlantis' " \

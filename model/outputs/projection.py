@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .geography import CHINA, CITIES, PROVINCES
+from ..world.geography import CHINA, CITIES, PROVINCES
+from ..world.records import PROJECTED
 
-QUANTITIES: tuple[str, ...] = ("stock", "inflow", "outflow", "defections")
-FLOW_QUANTITIES: tuple[str, ...] = ("inflow", "outflow", "defections")
+QUANTITIES: tuple[str, ...] = PROJECTED
 COLUMNS: tuple[str, ...] = ("scenario", "quantity", "place", "date", "mean", "p05", "p25", "median", "p75", "p95")
 QUANTILES: tuple[float, ...] = (0.05, 0.25, 0.5, 0.75, 0.95)
 REQUIRED_PLACES: tuple[str, ...] = (*PROVINCES, CHINA)

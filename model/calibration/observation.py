@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .geography import CHINA, OVERSEAS
-from .history import HISTORY_START
-from .reports import Report
+from ..world.geography import CHINA, OVERSEAS
+from ..scenarios.history import HISTORY_START
+from ..calibration.reports import Report
 
 SIGMA = {"high": math.log(1.15), "medium": math.log(1.35), "low": math.log(1.8)}
 """Log-scale standard error a report of each confidence is allowed."""

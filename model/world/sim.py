@@ -32,18 +32,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from .agencies import ChineseAgency, NorthKoreanAgency
-from .border import Border
-from .calendar import Calendar
-from .dissatisfaction import DAYS_PER_YEAR, attempt_days, defection_hazard, dissatisfaction
-from .events import Event
-from .factories import Factory, build_factories
-from .geography import CITIES, PROVINCE_INDEX, PROVINCES, SECTORS, city_crossing_index, city_name, city_province_index
-from .history import HISTORY_END, HISTORY_START, load_history
-from .parameters import Parameters
-from .records import DailyRecords
-from .repatriation import CLASS_RANK
-from .workers import CONFINED, PRESENT_MAX, SICK, WORKING, Condition, Status, Workers
+from ..world.agencies import ChineseAgency, NorthKoreanAgency
+from ..world.border import Border
+from ..world.calendar import HISTORY_END, HISTORY_START, Calendar
+from ..world.dissatisfaction import DAYS_PER_YEAR, attempt_days, defection_hazard, dissatisfaction
+from ..world.events import Event
+from ..world.factories import Factory, build_factories
+from ..world.geography import CITIES, PROVINCE_INDEX, PROVINCES, SECTORS, city_crossing_index, city_name, city_province_index
+from ..world.parameters import Parameters
+from ..world.records import DailyRecords
+from ..world.repatriation import CLASS_RANK
+from ..world.workers import CONFINED, PRESENT_MAX, SICK, WORKING, Condition, Status, Workers
 
 STREAMS = ("population", "health", "defection", "trouble", "orders", "dispatch", "closure", "shock")
 """One random generator per decision (Starsim's common random numbers)."""
@@ -55,8 +54,8 @@ class LaborModel(mesa.Model):
     Parameters
     ----------
     params: the model's parameters (defaults when None).
-    events: dated events; the shared history when None. Events before `start` are applied
-        on the first day, events after `end` are ignored.
+    events: dated events (none when None; `labor_stocks.scenarios.load_history()` gives the shared
+        history). Events before `start` are applied on the first day, events after `end` are ignored.
     start, end: first and last simulated day (inclusive).
     seed: the seed of every random draw.
     """
@@ -71,7 +70,7 @@ class LaborModel(mesa.Model):
             raise ValueError(f"end {end} is before start {start}")
         sequences = np.random.SeedSequence(seed).spawn(len(STREAMS))
         self.streams = {name: np.random.default_rng(s) for name, s in zip(STREAMS, sequences)}
-        self.events = list(events) if events is not None else load_history()
+        self.events = list(events) if events is not None else []
         self._events_by_day: dict[int, list[Event]] = defaultdict(list)
         for event in sorted(self.events, key=lambda e: e.date):
             day = (event.date - start).days

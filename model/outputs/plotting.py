@@ -28,10 +28,10 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from .events import Event  # noqa: E402
-from .geography import CHINA, OVERSEAS, PROVINCES, CITIES, city_name  # noqa: E402
-from .reports import Report  # noqa: E402
-from .scenario import Scenario  # noqa: E402
+from ..world.events import Event  # noqa: E402
+from ..world.geography import CHINA, OVERSEAS, PROVINCES, CITIES, city_name  # noqa: E402
+from ..calibration.reports import Report  # noqa: E402
+from ..scenarios.scenario import Scenario  # noqa: E402
 
 STOCK_PANELS: tuple[str, ...] = (*PROVINCES, CHINA)
 BAND_COLOR = "#1f77b4"

@@ -8,9 +8,15 @@ left by then is stale and the caller skips it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 
 import numpy as np
+
+HISTORY_START = dt.date(2017, 1, 1)
+"""The first simulated day of every run: the shared history starts here (SPEC)."""
+HISTORY_END = dt.date(2030, 12, 31)
+"""The default last day."""
 
 _EMPTY = np.zeros(0, dtype=np.int64)
 

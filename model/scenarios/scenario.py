@@ -5,15 +5,15 @@ every file gives, a child too):
 
     name         a short slug, also the default output folder `outputs/<name>/`
     description  one or two sentences for the reader of the outputs
-    extends      "history" (the packaged model/history.toml, the default), or another
+    extends      "history" (the packaged model/scenarios/history.toml, the default), or another
                  scenario: a path relative to this file, with or without ".toml"
     start        first date of the outputs (default 2017-01-01, the history's start)
     end          last simulated and reported day (default 2030-12-31)
     replicates   how many runs make the ensemble (default 20)
     seed         the seed of the ensemble (default 0)
     output_freq  day, week, month, quarter or year (default month)
-    [parameters] overrides of `model.parameters.Parameters`, by name
-    [[events]]   dated events, as in model/history.toml (see `model.events.EVENT_FIELDS`)
+    [parameters] overrides of `labor_stocks.world.parameters.Parameters`, by name
+    [[events]]   dated events, as in model/scenarios/history.toml (see `labor_stocks.world.events`)
 
 Resolution follows `extends` up to the history: the child's keys override the parent's,
 `[parameters]` tables merge (the child wins, dict-valued parameters key by key), and
@@ -36,16 +36,16 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
-from .events import Event, parse_date, parse_event
-from .history import HISTORY_END, HISTORY_PATH, HISTORY_START, load_history
-from .parameters import Parameters, with_overrides
+from ..errors import InputError
+from ..world.events import Event, parse_date, parse_event
+from ..scenarios.history import HISTORY_END, HISTORY_PATH, HISTORY_START, load_history
+from ..world.parameters import Parameters, with_overrides
 
 OUTPUT_FREQS: tuple[str, ...] = ("day", "week", "month", "quarter", "year")
 """Periods of the projection table: stocks at the end of each, flows summed over it."""
 
 HISTORY = "history"
-"""The value of `extends` that names the shared history (model/history.toml)."""
+"""The value of `extends` that names the shared history (model/scenarios/history.toml)."""
 
 KEYS: tuple[str, ...] = ("name", "description", "extends", "start", "end", "replicates", "seed",
                          "output_freq", "parameters", "events")
@@ -192,7 +192,7 @@ def _resolve(path: Path, seen: tuple[Path, ...]) -> Scenario:
         parameters=parameters,
         events=events,
         own_events=tuple(e for e in (*base_own, *own_events) if e.date <= end),
-        chain=(*(parent.chain if parent else ("model/history.toml",)), name),
+        chain=(*(parent.chain if parent else ("model/scenarios/history.toml",)), name),
     )
 
 

@@ -15,8 +15,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from .errors import InputError
-from .geography import CITIES, PROVINCES, SECTORS
+from ..errors import InputError
+from ..world.geography import CITIES, PROVINCES, SECTORS
 
 MAX_WORKERS = 1_000_000
 """A guard against typos (a zero too many): ten times the UN panel's ~100,000 workers in some 40

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .parameters import Parameters
+from ..world.parameters import Parameters
 
 DAYS_PER_YEAR = 365.25
 

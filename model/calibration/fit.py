@@ -18,13 +18,13 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .calibration import report_end
-from .ensemble import simulate
-from .ensemble import born_ignoring_ctrl_c, quiet_worker
-from .observation import Observation, observations
-from .parameters import with_overrides
-from .posterior import Posterior
-from .reports import Report
+from ..calibration.abc import report_end
+from ..ensemble.runner import simulate
+from ..ensemble.runner import born_ignoring_ctrl_c, quiet_worker
+from ..calibration.observation import Observation, observations
+from ..world.parameters import with_overrides
+from ..ensemble.posterior import Posterior
+from ..calibration.reports import Report
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
                "median", "p05", "p95", "inside", "z", "source")
@@ -52,7 +52,7 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
     if jobs > 1:
         pool = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
         try:
-            with born_ignoring_ctrl_c():  # Ctrl-C is the main process's to handle (see model.ensemble)
+            with born_ignoring_ctrl_c():  # Ctrl-C is the main process's to handle (see labor_stocks.ensemble.runner)
                 rows = pool.map(_draw_values, tasks)
             for i, row in enumerate(rows):
                 values[i] = row

@@ -1,6 +1,6 @@
 """Dated events: what happens to the border, the two states' policies and the workforce.
 
-The shared history (`model/history.toml`) and every scenario are lists of these. An event
+The shared history (`model/scenarios/history.toml`) and every scenario are lists of these. An event
 says what happened or is assumed to happen (a closure, an order, a dispatch); the flows
 that follow from it (how many go home per day, how many arrive) come out of the model's
 mechanisms, never from the event itself.
@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import InputError
-from .geography import CHINA, CROSSING_INDEX, PROVINCE_INDEX, SECTORS, city_name
-from .parameters import MAX_WORKERS
+from ..errors import InputError
+from ..world.geography import CHINA, CROSSING_INDEX, PROVINCE_INDEX, SECTORS, city_name
+from ..world.parameters import MAX_WORKERS
 
 BORDER_STATUSES = ("closed", "freight", "open")
 """closed: nobody crosses; freight: goods only, no workers; open: workers up to the capacity."""

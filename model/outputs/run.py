@@ -2,15 +2,15 @@
 
 `run_scenario` is what `labor-stocks run` calls, and what a notebook calls too:
 
-    from model.scenario import load_scenario
-    from model.run import run_scenario
+    from labor_stocks.scenarios.scenario import load_scenario
+    from labor_stocks.outputs.run import run_scenario
     result = run_scenario(load_scenario("scenarios/baseline.toml"), "outputs/baseline", jobs=2)
     result.table  # the projection (as projection.csv)
 
 The folder receives `projection.csv`, `run.json` (the resolved scenario, seed, versions, git
 commit, posterior, timings), `projection.png` and `replicates.npz` (every replicate's values
 per period, which `labor-stocks compare` pairs across scenarios), all or none (see
-`model.output`).
+`labor_stocks.outputs.folders`).
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .ensemble import plan_replicates, run_ensemble
-from .errors import InputError
-from .history import HISTORY_START
-from .output import check_target, staged_folder
-from .plotting import plot_projection
-from .posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
-from .projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
-from .reports import Report, load_reports
-from .scenario import Scenario
+from ..ensemble.runner import plan_replicates, run_ensemble
+from ..errors import InputError
+from ..scenarios.history import HISTORY_START
+from ..outputs.folders import check_target, staged_folder
+from ..outputs.plotting import plot_projection
+from ..ensemble.posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
+from ..outputs.projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
+from ..calibration.reports import Report, load_reports
+from ..scenarios.scenario import Scenario
 
 DEFAULT_REPORTS = Path("calibration/reports.csv")
 NO_POSTERIOR = "none (default parameters)"

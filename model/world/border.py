@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .events import Event
-from .geography import CROSSING_INDEX, CROSSINGS
-from .parameters import Parameters
+from ..world.events import Event
+from ..world.geography import CROSSING_INDEX, CROSSINGS
+from ..world.parameters import Parameters
 
 CLOSED, FREIGHT, OPEN = "closed", "freight", "open"
 

@@ -14,11 +14,13 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from .geography import CHINA, CITIES, CROSSINGS, PROVINCES, city_crossing_index, city_province_index
-from .workers import NEVER, Workers
+from ..world.geography import CHINA, CITIES, CROSSINGS, PROVINCES, city_crossing_index, city_province_index
+from ..world.workers import NEVER, Workers
 
 QUANTITIES = ("stock", "inflow", "outflow", "defections", "confined")
 FLOWS = ("inflow", "outflow", "defections")
+PROJECTED: tuple[str, ...] = ("stock", *FLOWS)
+"""The quantities of a projection (`confined` is a state, kept in the daily records only)."""
 
 
 class DailyRecords:
@@ -100,4 +102,4 @@ def recount_stock(workers: Workers, day: int, cities: int) -> np.ndarray:
     return np.bincount(workers.column("city")[present], minlength=cities)
 
 
-__all__ = ["DailyRecords", "QUANTITIES", "FLOWS", "recount_stock", "NEVER"]
+__all__ = ["DailyRecords", "QUANTITIES", "FLOWS", "PROJECTED", "recount_stock", "NEVER"]

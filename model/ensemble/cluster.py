@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .errors import InputError
+from ..errors import InputError
 
 DEFAULT_TIMEOUT = "10s"
 

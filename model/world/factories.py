@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .geography import CITIES, PROVINCES, SECTORS, city_province_index
+from ..world.geography import CITIES, PROVINCES, SECTORS, city_province_index
 
 if TYPE_CHECKING:
-    from .sim import LaborModel
+    from ..world.sim import LaborModel
 
 
 class FactoryTable:

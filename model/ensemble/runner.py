@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from .events import Event
-from .history import HISTORY_START
-from .parameters import Parameters, with_overrides
-from .posterior import Posterior
-from .projection import QUANTITIES
-from .scenario import Scenario
-from .sim import LaborModel
+from ..world.events import Event
+from ..scenarios.history import HISTORY_START, load_history
+from ..world.records import PROJECTED
+from ..world.parameters import Parameters, with_overrides
+from ..ensemble.posterior import Posterior
+from ..scenarios.scenario import Scenario
+from ..world.sim import LaborModel
 
 Daily = dict[str, dict[str, np.ndarray]]
 """Daily series per quantity and place (city, province, China), in workers, from the first simulated day."""
@@ -77,10 +77,10 @@ def simulate(params: Parameters, events: Sequence[Event] | None, end: Any, seed:
     `events` None means the shared history alone; with `crossings`, the series also hold one
     place per border crossing (the observation model compares some reports with those).
     """
-    model = LaborModel(params, None if events is None else list(events), HISTORY_START, end, seed).run()
+    model = LaborModel(params, load_history() if events is None else list(events), HISTORY_START, end, seed).run()
     scale = int(params.scale)
     return {q: {place: series * scale for place, series in model.records.by_place(q, crossings).items()}
-            for q in QUANTITIES}
+            for q in PROJECTED}
 
 
 def _run_one(plan: Replicate, events: tuple[Event, ...], end: Any, reduce: Callable[[Daily], Any] | None) -> Outcome:
@@ -171,7 +171,7 @@ def _on_dask(scenario: Scenario, plans: Sequence[Replicate], reduce: Callable[[D
     """
     from distributed import as_completed
 
-    from .cluster import connect
+    from ..ensemble.cluster import connect
 
     client = connect(address)
     unfinished = set()

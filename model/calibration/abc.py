@@ -30,12 +30,12 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .ensemble import simulate
-from .errors import InputError
-from .observation import Observation, distance, observations
-from .parameters import Parameters, with_overrides
-from .posterior import integer_safe, write_posterior
-from .reports import Report
+from ..ensemble.runner import simulate
+from ..errors import InputError
+from ..calibration.observation import Observation, distance, observations
+from ..world.parameters import Parameters, with_overrides
+from ..ensemble.posterior import integer_safe, write_posterior
+from ..calibration.reports import Report
 
 CALIBRATION_SCALE = 10
 """Workers per agent during calibration (the fit is checked at full scale)."""
@@ -168,7 +168,7 @@ def _sampler(jobs: int, scheduler: str | None) -> Any:
     from pyabc.sampler import DaskDistributedSampler, MulticoreEvalParallelSampler, SingleCoreSampler
 
     if scheduler:
-        from .cluster import connect
+        from ..ensemble.cluster import connect
 
         return DaskDistributedSampler(connect(scheduler), batch_size=4)
     if jobs <= 1:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import InputError
+from ..errors import InputError
 
 PARTIAL_SUFFIX = ".partial"
 """Suffix of the temporary folder of a run in progress (`.<name>.<random>.partial`)."""

@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from .events import PRIORITY_CLASSES, Event
-from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
-from .repatriation import CLASS_RANK, RepatriationQueue
-from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
+from ..world.events import PRIORITY_CLASSES, Event
+from ..world.geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
+from ..world.repatriation import CLASS_RANK, RepatriationQueue
+from ..world.workers import CONFINED, SICK, WORKING, Condition, Status, distinct
 
 if TYPE_CHECKING:
-    from .sim import LaborModel
+    from ..world.sim import LaborModel
 
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 """Workers who left in these classes may be sent back later (002: "the very same workers")."""

@@ -2,7 +2,7 @@
 
 `calibration/posterior.csv` has one row per particle of the last ABC-SMC generation: a
 `weight` column and one column per calibrated parameter (names as in
-`model.parameters.Parameters`). A run draws one particle per replicate. Replicate i always
+`labor_stocks.world.parameters.Parameters`). A run draws one particle per replicate. Replicate i always
 gets the same particle for a given seed, whatever the scenario, so that two scenarios run
 with the same seed are paired replicate by replicate (same parameters, same random
 streams) and their difference shows only what the scenarios change.
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
-from .parameters import Parameters
+from ..errors import InputError
+from ..world.parameters import Parameters
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
 _NUMERIC = {f.name: type(getattr(Parameters(), f.name)) for f in fields(Parameters)}

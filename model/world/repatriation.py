@@ -17,8 +17,8 @@ from collections import deque
 
 import numpy as np
 
-from .events import PRIORITY_CLASSES
-from .workers import PRESENT_MAX, Workers, distinct
+from ..world.events import PRIORITY_CLASSES
+from ..world.workers import PRESENT_MAX, Workers, distinct
 
 QUEUE_CLASSES: tuple[str, ...] = PRIORITY_CLASSES + ("rotation",)
 """Queue classes in the order they leave; rotation (contract ended, replaced) comes last."""

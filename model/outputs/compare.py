@@ -9,13 +9,13 @@ scenarios part and which of them the reports support.
 
 The difference view (`relative_to`) shows each scenario minus a base scenario. Its bands
 come from paired replicates: replicate i of both runs had the same seed and the same
-posterior draw (see `model.ensemble`), so their difference is what the scenarios change
+posterior draw (see `labor_stocks.ensemble.runner`), so their difference is what the scenarios change
 and nothing else. Subtracting the two runs' quantiles instead would mix the spread of both
 ensembles into the difference and show uncertainty that is not there.
 
 From Python (a notebook):
 
-    from model.compare import compare
+    from labor_stocks.outputs.compare import compare
     result = compare(["outputs/baseline", "outputs/border_reopening"], "outputs/comparison.png",
                      relative_to="baseline")
     result.table  # as comparison.csv
@@ -51,15 +51,15 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from .errors import InputError  # noqa: E402
-from .events import Event, parse_event  # noqa: E402
-from .geography import CHINA, OVERSEAS, cities_in  # noqa: E402
-from .history import HISTORY_START, load_history  # noqa: E402
-from .plotting import _label as event_label  # noqa: E402
-from .projection import (COLUMNS, PLACES, QUANTITIES, REPLICATES_FILE, REQUIRED_PLACES, Replicates,  # noqa: E402
+from ..errors import InputError  # noqa: E402
+from ..world.events import Event, parse_event  # noqa: E402
+from ..world.geography import CHINA, OVERSEAS, cities_in  # noqa: E402
+from ..scenarios.history import HISTORY_START, load_history  # noqa: E402
+from ..outputs.plotting import _label as event_label  # noqa: E402
+from ..outputs.projection import (COLUMNS, PLACES, QUANTITIES, REPLICATES_FILE, REQUIRED_PLACES, Replicates,  # noqa: E402
                          periods, read_replicates)
-from .reports import Report, load_reports  # noqa: E402
-from .scenario import Scenario, load_scenario  # noqa: E402
+from ..calibration.reports import Report, load_reports  # noqa: E402
+from ..scenarios.scenario import Scenario, load_scenario  # noqa: E402
 
 DEFAULT_OUT = Path("outputs/comparison.png")
 DEFAULT_REPORTS = Path("calibration/reports.csv")
@@ -194,7 +194,7 @@ def gather_runs(inputs: Sequence[str | Path], options: RunOptions = RunOptions()
     Every input is checked before any scenario runs, so a typo in the last argument costs
     no simulation. `on_run(scenario, folder, posterior_name)` is told before each run.
     """
-    from .run import choose_posterior, default_out, run_scenario
+    from ..outputs.run import choose_posterior, default_out, run_scenario
 
     kinds: list[tuple[str, Path, Scenario | None]] = []
     for text in inputs:

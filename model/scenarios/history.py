@@ -1,4 +1,4 @@
-"""The shared history: the dated events of the articles, read from `model/history.toml`.
+"""The shared history: the dated events of the articles, read from `history.toml` beside this module.
 
 It is data, not code: every scenario extends it, and an analyst can read (and, with a new
 article, correct) it without touching Python.
@@ -6,17 +6,15 @@ article, correct) it without touching Python.
 
 from __future__ import annotations
 
-import datetime as dt
 import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from .errors import InputError
-from .events import Event, parse_date, parse_events
+from ..errors import InputError
+from ..world.calendar import HISTORY_END, HISTORY_START
+from ..world.events import Event, parse_date, parse_events
 
 HISTORY_PATH = Path(__file__).with_name("history.toml")
-HISTORY_START = dt.date(2017, 1, 1)
-HISTORY_END = dt.date(2030, 12, 31)
 
 
 @lru_cache(maxsize=4)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from model.errors import InputError
-from model.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
+from ..errors import InputError
+from ..world.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
 
 REPORT_COLUMNS: tuple[str, ...] = (
     "id",

@@ -1,0 +1,1 @@
+"""Reports meet the model: the ledger, the observation model, ABC-SMC and the fit."""

@@ -1,0 +1,1 @@
+"""Many replicates of a scenario: the replicate plan, posterior draws, runs here, in processes or on Dask."""

@@ -1,0 +1,1 @@
+"""What a user reads: the projection table, run folders, figures and the comparison of scenarios."""
