@@ -448,7 +448,7 @@ class PerAgentModel(mesa.Model):
     # --- the day ----------------------------------------------------------------------------
     def apply(self, event: Event, day: int) -> None:
         if event.type in ("border", "capacity"):
-            self.border.apply(event)
+            event.apply(self, day)  # the border events act on `self.border` alone
         elif event.type == "repatriation_order":
             self.order(day, event["places"], share=event["share"], count=event["count"],
                        classes=event["priorities"], replace=event["replace"])

@@ -189,3 +189,17 @@ def test_when_enforcement_eases_ordinary_workers_stop_leaving():
     assert series(pressed, "Liaoning", "outflow").loc[after_easing].sum() > 300
     assert series(eased, "Liaoning", "outflow").loc[after_easing].sum() == 0
     assert series(eased, "Liaoning", "outflow").loc["2017-02-01":"2017-04-01"].sum() > 0
+
+
+def test_each_event_type_is_one_class_that_parses_applies_and_captions():
+    """A TOML `type` maps to a class holding its keys, checks, effect and caption (one file per event type)."""
+    from labor_stocks.world import events as module
+
+    for name, cls in module.EVENT_TYPES.items():
+        assert cls.type == name and issubclass(cls, module.Event)
+        assert cls.apply is not module.Event.apply, f"{cls.__name__} says nothing about what it does"
+    order = event(type="enforcement", date="2018-01-01", province="Jilin", level=0.9)
+    assert type(order) is module.Enforcement and order.caption() == "enforcement 0.9 Jilin"
+    model = small_model([order], end=dt.date(2018, 1, 2))
+    model.run()
+    assert model.chinese[1].enforcement == 0.9 and model.chinese[0].enforcement == 0.0

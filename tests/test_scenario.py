@@ -235,3 +235,18 @@ def test_a_real_process_shows_no_traceback_for_a_bad_file(tmp_path: Path) -> Non
                           "(a city, a province or China)\n"
     assert done.stdout == ""
     assert not (tmp_path / "outputs").exists()
+
+
+def test_a_scenario_file_with_a_byte_order_mark_is_read(tmp_path):
+    """Windows editors start UTF-8 files with a byte-order mark; the ledger reader accepts it, so does this."""
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + 'name = "bom"\nend = 2017-06-30\n'.encode())
+    assert load_scenario(path).name == "bom"
+
+
+def test_an_order_with_no_priority_class_is_refused(tmp_path):
+    path = tmp_path / "empty.toml"
+    path.write_text('name = "empty"\n[[events]]\ntype = "repatriation_order"\ndate = 2025-01-01\n'
+                    'places = ["Liaoning"]\nshare = 0.5\npriorities = []\n')
+    with pytest.raises(InputError, match=r"empty.toml: events\[1\]: key priorities: an empty list would send nobody"):
+        load_scenario(path)

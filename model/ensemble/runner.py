@@ -78,9 +78,7 @@ def simulate(params: Parameters, events: Sequence[Event] | None, end: Any, seed:
     place per border crossing (the observation model compares some reports with those).
     """
     model = LaborModel(params, load_history() if events is None else list(events), HISTORY_START, end, seed).run()
-    scale = int(params.scale)
-    return {q: {place: series * scale for place, series in model.records.by_place(q, crossings).items()}
-            for q in PROJECTED}
+    return {q: model.records.by_place(q, crossings) for q in PROJECTED}
 
 
 def _run_one(plan: Replicate, events: tuple[Event, ...], end: Any, reduce: Callable[[Daily], Any] | None) -> Outcome:

@@ -46,29 +46,8 @@ def _thousands(value: float, _position: int) -> str:
 
 
 def _label(event: Event) -> str:
-    """A short caption for a scenario's event, e.g. 'dispatch 500 to Hunchun'."""
-    v = event.values
-    if event.type == "border":
-        return f"{v['crossing']} {v['status']}"
-    if event.type == "enforcement":
-        return f"enforcement {v['level']:g} {v['province']}"
-    if event.type == "dispatch":
-        size = f" {v['size']:,}" if v.get("size") else ""
-        return f"dispatch{size} to {v['destination']}"
-    if event.type == "repatriation_order":
-        amount = f"{v['share']:.0%}" if v.get("share") is not None else f"{v['count']:,}"
-        return f"repatriation {amount} {'/'.join(v['places'])}"
-    if event.type == "defection_shock":
-        return f"defection {v['place']}"
-    if event.type == "relations":
-        return f"relations {v['level']}"
-    if event.type == "rotation":
-        return f"rotation {'on' if v['active'] else 'off'}"
-    if event.type == "capacity":
-        amount = v.get("persons") or v.get("vehicles")
-        unit = "persons" if v.get("persons") else "vehicles"
-        return f"capacity {amount:g} {unit}/day"
-    return event.type
+    """A short caption for a scenario's event, e.g. 'dispatch 500 to Hunchun' (the event's own)."""
+    return event.caption()
 
 
 def _band(ax: plt.Axes, rows: pd.DataFrame, divide: np.ndarray | None = None) -> None:

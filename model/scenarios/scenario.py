@@ -94,11 +94,6 @@ class Scenario:
         """The file this scenario was read from."""
         return self.chain[-1] if self.chain else ""
 
-    @property
-    def history_start(self) -> dt.date:
-        """The first simulated day: always the history's start, whatever `start` says."""
-        return HISTORY_START
-
     def parameters_for(self, base: Parameters | None = None) -> Parameters:
         """`base` (defaults, or a posterior draw) with this scenario's `[parameters]` on top.
 
@@ -201,7 +196,7 @@ def _read(path: Path) -> dict[str, Any]:
     try:
         if path.is_dir():
             raise InputError(f"{name}: is a folder, not a scenario file")
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark (Windows editors) is not TOML, and not an error
     except FileNotFoundError:
         raise InputError(f"{name}: no such scenario file") from None
     except OSError as error:

@@ -1,7 +1,9 @@
 """The state agencies: the North Korean side, and the Chinese side of each province.
 
 They act when something reaches them (an order, an event, a defection, a month's end),
-never by a daily step of their own, so a run costs nothing for the days they are idle.
+never by a daily step of their own, so a run costs nothing for the days they are idle. They
+ask the workforce (`Population`) for arrivals and departures and talk to each other directly,
+never through the simulation.
 
 North Korean side (consulates and State Security, 001, 003, 004): keeps the repatriation
 queue and the lists of sick, injured and confined workers; issues repatriation orders with
@@ -21,18 +23,16 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-from ..world.events import PRIORITY_CLASSES, Event
-from ..world.geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
-from ..world.repatriation import CLASS_RANK, RepatriationQueue
-from ..world.workers import CONFINED, SICK, WORKING, Condition, Status, distinct
-
-if TYPE_CHECKING:
-    from ..world.sim import LaborModel
+from .border import Border
+from .factories import demand_growth
+from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
+from .parameters import Parameters
+from .population import Population
+from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue
+from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
 
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 """Workers who left in these classes may be sent back later (002: "the very same workers")."""
@@ -64,20 +64,24 @@ def first_by_rank(ranks: np.ndarray, tiebreak: np.ndarray, count: int) -> np.nda
 class ChineseAgency(mesa.Agent):
     """One province's public security and labour offices: enforcement, visas, repatriation pressure."""
 
-    def __init__(self, model: "LaborModel", province: int) -> None:
+    def __init__(self, model: mesa.Model, province: int, params: Parameters) -> None:
         super().__init__(model)
         self.province_index = province
         self.province = PROVINCES[province]
+        self.params = params
         self.enforcement = 0.0
+        self.relations = "normal"
+        self.counterpart: NorthKoreanAgency | None = None
+        """The North Korean side, which this province presses for returns (set once both exist)."""
 
     def admits(self) -> bool:
         """Whether new North Korean workers get documents (visas or invitation letters) here now."""
-        return self.enforcement < self.model.params.admission_threshold
+        return self.enforcement < self.params.admission_threshold
 
     def document_delay(self) -> float:
         """Days to prepare a replacement's documents; longer when relations are chilly (000)."""
-        params = self.model.params
-        factor = params.chilly_delay_factor if self.model.relations == "chilly" else 1.0
+        params = self.params
+        factor = params.chilly_delay_factor if self.relations == "chilly" else 1.0
         return params.replacement_delay_days * factor
 
     def pressure_share(self, level: float) -> float:
@@ -86,7 +90,7 @@ class ChineseAgency(mesa.Agent):
         Nothing below the admission threshold; above it, rising to `compliance` at full
         enforcement (002: the North Korean side holds out until China takes strong measures).
         """
-        params = self.model.params
+        params = self.params
         threshold = params.admission_threshold
         if level <= threshold or threshold >= 1:
             return 0.0
@@ -103,10 +107,10 @@ class ChineseAgency(mesa.Agent):
         extra = self.pressure_share(level) - before
         self.enforcement = level
         if extra > 0:
-            self.model.north_korea.order(day, [self.province], share=extra, issuer="china",
+            self.counterpart.order(day, [self.province], share=extra, issuer="china",
                                          classes=PRIORITY_CLASSES, replace=False)
         elif before > 0 and self.pressure_share(level) == 0:
-            self.model.north_korea.withdraw_ordinary(self.province_index)
+            self.counterpart.withdraw_ordinary(self.province_index)
 
 
 @dataclass
@@ -123,8 +127,18 @@ class DispatchWave:
 class NorthKoreanAgency(mesa.Agent):
     """The North Korean side: orders, lists, rotation, dispatch and the response to defections."""
 
-    def __init__(self, model: "LaborModel") -> None:
+    def __init__(self, model: mesa.Model, population: Population, border: Border, chinese: list[ChineseAgency],
+                 streams: dict[str, np.random.Generator]) -> None:
         super().__init__(model)
+        self.population = population
+        self.workers = population.workers
+        self.factories = population.factories
+        self.params = population.params
+        self.border = border
+        self.chinese = chinese
+        self.streams = streams
+        for agency in chinese:
+            agency.counterpart = self
         self.queue = RepatriationQueue(len(CROSSINGS))
         self.rotation_active = True
         self.waves: list[DispatchWave] = []
@@ -139,13 +153,16 @@ class NorthKoreanAgency(mesa.Agent):
         self.lists: list[dict[str, int]] = []
         self.orders: list[dict[str, object]] = []
 
+    def admitting(self) -> np.ndarray:
+        """Per province, whether new workers are admitted now (the Chinese side's documents)."""
+        return np.array([agency.admits() for agency in self.chinese])
+
     # --- who goes home ---------------------------------------------------------------
     def classify(self, ids: np.ndarray) -> np.ndarray:
         """Repatriation class rank of each worker: the earliest class that applies to them."""
-        model = self.model
-        workers, factories = model.workers, model.factories
+        workers, factories = self.workers, self.factories
         factory = workers.factory[ids]
-        small = factories.workforce[factory] * model.params.scale <= model.params.small_factory_max
+        small = factories.workforce[factory] <= self.population.agents(self.params.small_factory_max)
         rank = np.where(small, CLASS_RANK["small_factory"], CLASS_RANK["ordinary"])
         rank = np.where(~factories.open[factory], CLASS_RANK["no_workplace"], rank)
         rank = np.where(workers.status[ids] == CONFINED, CLASS_RANK["confined"], rank)
@@ -159,24 +176,22 @@ class NorthKoreanAgency(mesa.Agent):
         """Put workers in the repatriation queue of their crossing, in the given order."""
         if ids.size == 0:
             return
-        model = self.model
         if replace:
-            model.workers.replace[ids] = True
-        crossings = model.crossing_of_city[model.workers.city[ids]]
+            self.workers.replace[ids] = True
+        crossings = self.population.crossing_of_city[self.workers.city[ids]]
         if np.ndim(rank) == 0:
-            self.queue.push(model.workers, ids, crossings, int(rank))
+            self.queue.push(self.workers, ids, crossings, int(rank))
             return
         for r in distinct(rank):
             mask = rank == r
-            self.queue.push(model.workers, ids[mask], crossings[mask], r)
+            self.queue.push(self.workers, ids[mask], crossings[mask], r)
 
     def withdraw_ordinary(self, province: int) -> int:
         """Take the province's ordinary workers off the repatriation queue; returns how many."""
-        model = self.model
-        workers = model.workers
+        workers = self.workers
         ids = workers.present_ids()
         ordinary = (workers.queued[ids] == CLASS_RANK["small_factory"]) | (workers.queued[ids] == CLASS_RANK["ordinary"])
-        ids = ids[ordinary & (model.province_of_city[workers.city[ids]] == province)]
+        ids = ids[ordinary & (self.population.province_of_city[workers.city[ids]] == province)]
         workers.queued[ids] = -1
         workers.replace[ids] = False
         return int(ids.size)
@@ -189,17 +204,16 @@ class NorthKoreanAgency(mesa.Agent):
         Workers are taken class by class in the fixed order of PRIORITY_CLASSES (only the
         classes listed), at random within a class; returns how many agents were queued.
         """
-        model = self.model
         in_places = np.zeros(len(CITIES), dtype=bool)
         in_places[[c for place in places for c in cities_in(place)]] = True
-        ids = model.workers.present_ids(in_places[model.workers.column("city")])
+        ids = self.workers.present_ids(in_places[self.workers.column("city")])
         ranks = self.classify(ids)
         wanted = np.zeros(len(CLASS_RANK), dtype=bool)
         wanted[[CLASS_RANK[c] for c in classes]] = True
         allowed = wanted[ranks]
         ids, ranks = ids[allowed], ranks[allowed]
-        quota = int(round(share * allowed.sum())) if share is not None else int(round((count or 0) / model.params.scale))
-        tiebreak = model.streams["orders"].random(ids.size)
+        quota = int(round(share * allowed.sum())) if share is not None else int(round(self.population.agents(count or 0)))
+        tiebreak = self.streams["orders"].random(ids.size)
         chosen = first_by_rank(ranks, tiebreak, quota)
         self.enqueue(ids[chosen], ranks[chosen], replace=replace)
         self.orders.append({"day": day, "issuer": issuer, "places": list(places), "queued": int(chosen.size)})
@@ -207,20 +221,19 @@ class NorthKoreanAgency(mesa.Agent):
 
     def send_home(self, day: int) -> None:
         """Each open crossing takes the head of its queue, up to today's capacity out."""
-        model = self.model
-        left = model.border.left["out"].tolist()
+        left = self.border.left["out"].tolist()
         for crossing, waiting in enumerate(self.queue.waiting_at()):
             if left[crossing] <= 0 or waiting == 0:
                 continue
-            for rank, ids in self.queue.take(model.workers, crossing, left[crossing]):
-                model.border.use("out", crossing, ids.size)
-                model.depart(ids, day, Status.REPATRIATED, rank)
+            for rank, ids in self.queue.take(self.workers, crossing, left[crossing]):
+                self.border.use("out", crossing, ids.size)
+                self.population.depart(ids, day, Status.REPATRIATED, rank)
                 if rank in ORDINARY_RANKS:
-                    for factory, worker in zip(model.workers.factory[ids].tolist(), ids.tolist()):
+                    for factory, worker in zip(self.workers.factory[ids].tolist(), ids.tolist()):
                         self.returnable.setdefault(factory, []).append(worker)
-                replaced = ids[model.workers.replace[ids]]
+                replaced = ids[self.workers.replace[ids]]
                 if replaced.size and self.rotation_active:
-                    self._plan_replacements(model.workers.factory[replaced], day)
+                    self._plan_replacements(self.workers.factory[replaced], day)
 
     # --- rotation --------------------------------------------------------------------
     def rotate(self, day: int) -> None:
@@ -234,14 +247,13 @@ class NorthKoreanAgency(mesa.Agent):
         """
         if not self.rotation_active:
             return
-        model = self.model
-        workers = model.workers
+        workers = self.workers
         ids = np.flatnonzero((workers.column("contract_end") <= day) & (workers.column("status") == WORKING)
                              & (workers.column("queued") < 0))
         if ids.size == 0:
             return
         city = workers.city[ids]
-        possible = model.border.is_open[model.crossing_of_city[city]] & model.admitting()[model.province_of_city[city]]
+        possible = self.border.is_open[self.population.crossing_of_city[city]] & self.admitting()[self.population.province_of_city[city]]
         leavers = ids[possible]
         workers.queued[leavers] = CLASS_RANK["rotation"]  # relief planned: not planned again
         self._plan_replacements(workers.factory[leavers], day, leavers)
@@ -249,9 +261,8 @@ class NorthKoreanAgency(mesa.Agent):
     # --- dispatch --------------------------------------------------------------------
     def _plan_replacements(self, factories: np.ndarray, day: int, leavers: np.ndarray | None = None) -> None:
         """New workers for these factories once their documents are ready (`leavers`: whom each relieves)."""
-        model = self.model
-        provinces = model.factories.province[factories]
-        delay = np.array([model.chinese[p].document_delay() for p in range(len(PROVINCES))])[provinces]
+        provinces = self.factories.province[factories]
+        delay = np.array([self.chinese[p].document_delay() for p in range(len(PROVINCES))])[provinces]
         if leavers is None:
             leavers = np.full(factories.size, -1, dtype=np.int64)
         self.pending_factory = np.concatenate([self.pending_factory, factories.astype(np.int64)])
@@ -260,34 +271,33 @@ class NorthKoreanAgency(mesa.Agent):
 
     def _relieve(self, leavers: np.ndarray, swapped: bool) -> None:
         """Workers whose relief arrived join the queue home; those whose relief was lost stay on."""
-        workers = self.model.workers
+        workers = self.workers
         leavers = leavers[leavers >= 0]
         waiting = leavers[workers.queued[leavers] == CLASS_RANK["rotation"]]  # not queued since in a higher class
         workers.queued[waiting] = -1
         if swapped:
             self.enqueue(waiting[workers.status[waiting] <= CONFINED], CLASS_RANK["rotation"])
 
-    def start_wave(self, event: Event, day: int) -> None:
+    def start_wave(self, day: int, destination: str, sector: str | None, size: int | None, days: int,
+                   experienced_only: bool) -> None:
         """Begin a dispatch wave to a destination (and sector), of a size or filling vacancies."""
-        model = self.model
-        table = model.factories
-        cities = cities_in(event["destination"])
+        table = self.factories
+        cities = cities_in(destination)
         chosen = np.isin(table.city, cities) & table.open
-        if event["sector"] is not None:
-            chosen &= table.sector == SECTOR_INDEX[event["sector"]]
+        if sector is not None:
+            chosen &= table.sector == SECTOR_INDEX[sector]
         factories = np.flatnonzero(chosen)
-        if event["experienced_only"]:
+        if experienced_only:
             pools = self._pool_sizes(factories)
-            remaining = float(np.floor(pools * model.params.experienced_preference).sum())
-            if event["size"] is not None:
-                remaining = min(remaining, event["size"] / model.params.scale)
-        elif event["size"] is not None:
-            remaining = event["size"] / model.params.scale
+            remaining = float(np.floor(pools * self.params.experienced_preference).sum())
+            if size is not None:
+                remaining = min(remaining, self.population.agents(size))
+        elif size is not None:
+            remaining = self.population.agents(size)
         else:
-            remaining = float(table.vacancies(model.demand_growth(day))[factories].sum())
+            remaining = float(table.vacancies(demand_growth(self.params, day))[factories].sum())
         if factories.size and remaining > 0:
-            self.waves.append(DispatchWave(factories, remaining, day + event["days"], event["size"] is None,
-                                           event["experienced_only"]))
+            self.waves.append(DispatchWave(factories, remaining, day + days, size is None, experienced_only))
 
     def _pool_sizes(self, factories: np.ndarray) -> np.ndarray:
         """Workers each factory sent home as ordinary workers and could take back (002)."""
@@ -295,11 +305,10 @@ class NorthKoreanAgency(mesa.Agent):
 
     def dispatch(self, day: int) -> None:
         """Today's arrivals: replacements that are due, then the active waves, within capacity."""
-        model = self.model
         due = (self.pending_due <= day).nonzero()[0] if self.pending_due.size else self.pending_due
         if due.size:
             factories = self.pending_factory[due]
-            admitted = model.admitting()[model.factories.province[factories]] & self.rotation_active
+            admitted = self.admitting()[self.factories.province[factories]] & self.rotation_active
             arrived = np.zeros(due.size, dtype=bool)
             arrived[admitted] = self._arrive(factories[admitted], day)
             self._relieve(self.pending_leaver[due[arrived]], swapped=True)
@@ -310,25 +319,25 @@ class NorthKoreanAgency(mesa.Agent):
             self.pending_leaver = self.pending_leaver[keep]
         if not self.waves:
             return
-        growth = model.demand_growth(day)
+        growth = demand_growth(self.params, day)
         active = []
         for wave in self.waves:
             days_left = max(wave.end_day - day, 1)
             today = int(np.ceil(wave.remaining / days_left))
-            factories = wave.factories[model.factories.open[wave.factories]]
+            factories = wave.factories[self.factories.open[wave.factories]]
             if today > 0 and factories.size:
                 if wave.experienced_only:
                     weights = self._pool_sizes(factories)
                 else:
-                    weights = model.factories.vacancies(growth)[factories]
+                    weights = self.factories.vacancies(growth)[factories]
                     if not wave.fill_vacancies:
                         weights = weights + 1.0
                 if weights.sum() > 0:
-                    counts = model.streams["dispatch"].multinomial(today, weights / weights.sum())
+                    counts = self.streams["dispatch"].multinomial(today, weights / weights.sum())
                     if wave.experienced_only:
                         counts = np.minimum(counts, weights.astype(np.int64))
                     destinations = np.repeat(factories, counts)
-                    destinations = destinations[model.admitting()[model.factories.province[destinations]]]
+                    destinations = destinations[self.admitting()[self.factories.province[destinations]]]
                     wave.remaining -= int(self._arrive(destinations, day, wave.experienced_only).sum())
             if wave.end_day > day + 1 and wave.remaining > 0:
                 active.append(wave)
@@ -341,33 +350,32 @@ class NorthKoreanAgency(mesa.Agent):
         (002): a share `experienced_preference` of places go to workers who earlier left that
         factory as ordinary workers, when there are any.
         """
-        model = self.model
         arrived = np.zeros(factories.size, dtype=bool)
-        if factories.size == 0 or not model.border.left["in"].any():
+        if factories.size == 0 or not self.border.left["in"].any():
             return arrived
-        crossings = model.crossing_of_city[model.factories.city[factories]]
-        left = model.border.left["in"]
+        crossings = self.population.crossing_of_city[self.factories.city[factories]]
+        left = self.border.left["in"]
         for crossing in distinct(crossings):
             positions = (crossings == crossing).nonzero()[0][: max(int(left[crossing]), 0)]
             arrived[positions] = True
-            model.border.use("in", crossing, positions.size)
+            self.border.use("in", crossing, positions.size)
         if arrived.any():
             targets = factories[arrived]
-            rng = model.streams["dispatch"]
-            prefer = rng.random(targets.size) < (1.0 if experienced_only else model.params.experienced_preference)
+            rng = self.streams["dispatch"]
+            prefer = rng.random(targets.size) < (1.0 if experienced_only else self.params.experienced_preference)
             persons = np.full(targets.size, -1, dtype=np.int64)
             factory_of = targets.tolist()
             for i in prefer.nonzero()[0].tolist():
                 pool = self.returnable.get(factory_of[i])
                 if pool:
-                    persons[i] = model.workers.person[pool.pop()]
-            model.arrive(targets, day, persons)
+                    persons[i] = self.workers.person[pool.pop()]
+            self.population.arrive(targets, day, persons)
         return arrived
 
     # --- lists and defections ----------------------------------------------------------
     def compile_lists(self, day: int) -> dict[str, int]:
         """Lists of workers who cannot work and of those confined (004), kept with their date."""
-        workers = self.model.workers
+        workers = self.workers
         ids = workers.present_ids()
         unfit = ids[workers.status[ids] == SICK]
         sick = unfit[workers.condition[unfit] == Condition.SICK_OR_INJURED]
@@ -375,7 +383,7 @@ class NorthKoreanAgency(mesa.Agent):
         confined = ids[workers.status[ids] == CONFINED]
         for group in (sick, mental, confined):
             workers.listed[group] = True
-        scale = self.model.params.scale
+        scale = self.population.scale
         entry = {"day": day, "sick_or_injured": sick.size * scale, "mentally_ill": mental.size * scale,
                  "confined": confined.size * scale}
         self.lists.append(entry)
@@ -383,13 +391,13 @@ class NorthKoreanAgency(mesa.Agent):
 
     def surveillance(self, day: int) -> np.ndarray:
         """Surveillance per province (1 = normal), decaying back after each tightening."""
-        params = self.model.params
+        params = self.params
         elapsed = day - self.surveillance_day
         return 1.0 + (self.surveillance_peak - 1.0) * 0.5 ** (elapsed / params.surveillance_half_life_days)
 
     def note_defections(self, day: int, provinces: np.ndarray) -> None:
         """Count defections by province over the recent window and respond where they pile up (001)."""
-        params = self.model.params
+        params = self.params
         for province, count in enumerate(np.bincount(provinces, minlength=len(PROVINCES)).tolist()):
             if count:
                 self.recent_defections.append((day, province, count))
@@ -398,7 +406,7 @@ class NorthKoreanAgency(mesa.Agent):
         totals = np.zeros(len(PROVINCES), dtype=np.int64)
         for _, province, count in self.recent_defections:
             totals[province] += count
-        threshold = max(params.response_threshold / params.scale, 1)
+        threshold = max(self.population.agents(params.response_threshold), 1)
         for province in np.flatnonzero(totals >= threshold).tolist():
             self.respond(day, province)
 
@@ -411,17 +419,16 @@ class NorthKoreanAgency(mesa.Agent):
         workers are then sent home; ordinary workers only where replacements can come
         (rotation active and the province admitting new workers).
         """
-        model = self.model
-        params = model.params
+        params = self.params
         self.surveillance_peak[province] = self.surveillance(day)[province] * params.surveillance_step
         self.surveillance_day[province] = day
         self.recent_defections = deque(e for e in self.recent_defections if e[1] != province)
         self.responses.append((day, PROVINCES[province]))
-        serving = np.unique(model.crossing_of_city[model.province_of_city == province])
-        if not model.border.is_open[serving].any():
+        serving = np.unique(self.population.crossing_of_city[self.population.province_of_city == province])
+        if not self.border.is_open[serving].any():
             return
         self.order(day, [PROVINCES[province]], share=1.0, classes=("troublemaker", "confined"), replace=True)
-        if self.rotation_active and model.chinese[province].admits():
+        if self.rotation_active and self.chinese[province].admits():
             # Ordinary workers are recalled only where new ones can take their places (001:
             # "recall existing personnel and replace them with new workers").
             self.order(day, [PROVINCES[province]], share=params.recall_share,

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..world.events import Event
-from ..world.geography import CROSSING_INDEX, CROSSINGS
-from ..world.parameters import Parameters
+from .geography import CROSSING_INDEX, CROSSINGS
+from .parameters import Parameters
 
 CLOSED, FREIGHT, OPEN = "closed", "freight", "open"
 
@@ -39,23 +38,30 @@ class Border:
     def _targets(self, name: str) -> list[int]:
         return list(range(len(CROSSINGS))) if name == "all" else [CROSSING_INDEX[name]]
 
-    def apply(self, event: Event) -> None:
-        """Change status or capacity as a `border` or `capacity` event says."""
-        for crossing in self._targets(event["crossing"]):
-            if event.type == "border":
-                self.status[crossing] = event["status"]
-                capacity = event["capacity"]
-                if capacity == "limited":
-                    self.capacity[crossing] = self.params.limited_capacity
-                elif capacity is not None:
-                    self.capacity[crossing] = float(capacity)
-                elif event["status"] == OPEN:
-                    self.capacity[crossing] = self.params.open_capacity
-            elif event["persons"] is not None:
-                self.capacity[crossing] = float(event["persons"])
-            else:
-                self.capacity[crossing] = float(event["vehicles"]) * self.params.seats_per_vehicle
-            self.is_open[crossing] = self.status[crossing] == OPEN and self.capacity[crossing] > 0
+    def set_status(self, name: str, status: str, capacity: float | str | None = None) -> None:
+        """Open, close or restrict a crossing (or "all"); `capacity` persons per day, or "limited".
+
+        A crossing opened without a capacity gets `open_capacity`.
+        """
+        for crossing in self._targets(name):
+            self.status[crossing] = status
+            if capacity == "limited":
+                self.capacity[crossing] = self.params.limited_capacity
+            elif capacity is not None:
+                self.capacity[crossing] = float(capacity)
+            elif status == OPEN:
+                self.capacity[crossing] = self.params.open_capacity
+            self._refresh(crossing)
+
+    def set_capacity(self, name: str, persons: float | None = None, vehicles: float | None = None) -> None:
+        """A new daily capacity: persons, or chartered vehicles of `seats_per_vehicle` seats (000)."""
+        for crossing in self._targets(name):
+            self.capacity[crossing] = float(persons) if persons is not None else \
+                float(vehicles) * self.params.seats_per_vehicle
+            self._refresh(crossing)
+
+    def _refresh(self, crossing: int) -> None:
+        self.is_open[crossing] = self.status[crossing] == OPEN and self.capacity[crossing] > 0
         self._steady = False
 
     def contact_cut(self) -> np.ndarray:

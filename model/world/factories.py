@@ -10,15 +10,13 @@ experience in China (002).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import mesa
 import numpy as np
 
-from ..world.geography import CITIES, PROVINCES, SECTORS, city_province_index
-
-if TYPE_CHECKING:
-    from ..world.sim import LaborModel
+from .dissatisfaction import DAYS_PER_YEAR
+from .geography import CITIES, PROVINCES, SECTORS, city_province_index
+from .parameters import Parameters
+from .workers import Workers
 
 
 class FactoryTable:
@@ -47,31 +45,58 @@ class FactoryTable:
 class Factory(mesa.Agent):
     """A factory (or restaurant, or building site) in one city and sector."""
 
-    def __init__(self, model: "LaborModel", index: int) -> None:
+    def __init__(self, model: mesa.Model, table: FactoryTable, index: int) -> None:
         super().__init__(model)
+        self.table = table
         self.index = index
-        table = model.factories
         self.city = CITIES[int(table.city[index])].name
         self.province = PROVINCES[int(table.province[index])]
         self.sector = SECTORS[int(table.sector[index])]
 
-    @property
-    def workforce(self) -> int:
-        """North Korean workers (agents) employed here now."""
-        return int(self.model.factories.workforce[self.index])
-
-    @property
-    def is_open(self) -> bool:
-        return bool(self.model.factories.open[self.index])
-
-    def close(self) -> np.ndarray:
+    def close(self, workers: Workers) -> np.ndarray:
         """Shut down; returns the ids of the workers who were employed here and still are in China."""
-        self.model.factories.open[self.index] = False
-        workers = self.model.workers
+        self.table.open[self.index] = False
         return workers.present_ids(workers.column("factory") == self.index)
 
 
-def build_factories(params, rng: np.random.Generator) -> tuple[FactoryTable, np.ndarray]:
+def demand_growth(params: Parameters, day: int) -> float:
+    """Factor by which factories' demand for workers has grown since the start (003: a serious labour shortage)."""
+    return (1.0 + params.demand_growth) ** (day / DAYS_PER_YEAR)
+
+
+def close_failing(agents: list[Factory], workers: Workers, params: Parameters, day: int,
+                  rng: np.random.Generator) -> None:
+    """Factories far below their size close with a monthly probability (000).
+
+    Their workers move to the open factory of the same city and sector with the most
+    vacancies, as far as it has places; the others stay without a workplace (and are
+    repatriated in that class when an order covers it, 003).
+    """
+    table = agents[0].table if agents else None
+    if table is None:
+        return
+    at_risk = np.flatnonzero(table.open & (table.workforce < params.closure_threshold * table.size))
+    if at_risk.size == 0:
+        return
+    closing = at_risk[rng.random(at_risk.size) < params.closure_rate_per_month]
+    growth = demand_growth(params, day)
+    for index in closing.tolist():
+        staff = agents[index].close(workers)
+        same_city = np.flatnonzero(table.open & (table.city == table.city[index])
+                                   & (table.sector == table.sector[index]))
+        if staff.size == 0 or same_city.size == 0:
+            continue
+        vacancies = table.vacancies(growth)[same_city]
+        if vacancies.sum() <= 0:
+            continue
+        target = same_city[np.argmax(vacancies)]
+        movers = staff[: int(vacancies.max())]
+        workers.factory[movers] = target
+        table.workforce[index] -= movers.size
+        table.workforce[target] += movers.size
+
+
+def build_factories(params: Parameters, rng: np.random.Generator) -> tuple[FactoryTable, np.ndarray]:
     """Factories for the initial workforce, and each initial worker's factory.
 
     For every city and sector, factory sizes are drawn from a log-normal distribution

@@ -24,11 +24,16 @@ PROJECTED: tuple[str, ...] = ("stock", *FLOWS)
 
 
 class DailyRecords:
-    """Arrays of shape (days, cities) for every quantity, in agents."""
+    """Arrays of shape (days, cities) for every quantity, counted in agents and read in workers.
 
-    def __init__(self, days: int, initial_stock: np.ndarray) -> None:
+    `scale` is the number of workers one agent stands for: the counts are multiplied by it
+    once, when a series is read (`by_place`, `frame`), never where they are counted.
+    """
+
+    def __init__(self, days: int, initial_stock: np.ndarray, scale: int = 1) -> None:
         cities = len(CITIES)
         self.days = days
+        self.scale = int(scale)
         self.initial_stock = initial_stock.astype(np.int64)
         self.stock_now = self.initial_stock.copy()
         self.confined_now = np.zeros(cities, dtype=np.int64)
@@ -56,11 +61,11 @@ class DailyRecords:
         self.data["confined"][day] = self.confined_now
 
     def by_place(self, quantity: str, crossings: bool = False) -> dict[str, np.ndarray]:
-        """One daily series per city, per province and for China (days,) in agents.
+        """One daily series per city, per province and for China (days,) in workers.
 
         With `crossings`, also one per border crossing: the sum over the cities it serves.
         """
-        values = self.data[quantity]
+        values = self.data[quantity] * self.scale if self.scale != 1 else self.data[quantity]
         out = {city.name: values[:, c] for c, city in enumerate(CITIES)}
         province_of = np.asarray(city_province_index())
         for p, province in enumerate(PROVINCES):
@@ -72,8 +77,8 @@ class DailyRecords:
                 out[crossing.name] = values[:, crossing_of == c].sum(axis=1)
         return out
 
-    def frame(self, start: dt.date, scale: int = 1, places: str = "all") -> pd.DataFrame:
-        """A long table: date, place, and one column per quantity, in workers (agents times scale).
+    def frame(self, start: dt.date, places: str = "all") -> pd.DataFrame:
+        """A long table: date, place, and one column per quantity, in workers.
 
         `places` is "all" (cities, provinces and China) or "provinces" (provinces and China).
         """
@@ -85,7 +90,7 @@ class DailyRecords:
         for place in keys:
             part = pd.DataFrame({"date": dates, "place": place})
             for q in QUANTITIES:
-                part[q] = series[q][place] * scale
+                part[q] = series[q][place]
             parts.append(part)
         return pd.concat(parts, ignore_index=True)
 

@@ -17,8 +17,20 @@ from collections import deque
 
 import numpy as np
 
-from ..world.events import PRIORITY_CLASSES
-from ..world.workers import PRESENT_MAX, Workers, distinct
+from .workers import PRESENT_MAX, Workers, distinct
+
+PRIORITY_CLASSES = (
+    "sick",
+    "mentally_ill",
+    "troublemaker",
+    "confined",
+    "no_workplace",
+    "small_factory",
+    "ordinary",
+)
+"""Who a repatriation order takes first (000, 003, 004): the sick and injured, the mentally ill,
+those who caused trouble, confined defectors, workers whose factory closed, then ordinary workers
+from small factories (200 or fewer) before those of large ones."""
 
 QUEUE_CLASSES: tuple[str, ...] = PRIORITY_CLASSES + ("rotation",)
 """Queue classes in the order they leave; rotation (contract ended, replaced) comes last."""

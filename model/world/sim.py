@@ -14,9 +14,11 @@ The order of a day, written once, here (`step`):
 7. dispatch: replacements and dispatch waves arrive, up to capacity;
 8. the day's records.
 
-Workers are rows of arrays (`workers.py`); events that happen to a worker at a time of
-their own (falling ill, an attempt to defect) are sampled ahead and kept in a calendar, so
-a day costs only what happens on it. Factories and agencies are `mesa.Agent`s.
+Workers are rows of arrays (`workers.py`) owned by the workforce (`population.py`), which the
+agencies ask for arrivals and departures; events that happen to a worker at a time of their
+own (falling ill, an attempt to defect) are sampled ahead and kept in a calendar, so a day
+costs only what happens on it. Factories and agencies are `mesa.Agent`s; each event type is a
+class that knows what it does to the world (`events.py`).
 
 Randomness: one generator per decision, all spawned from the seed (common random
 numbers), so two scenarios with the same seed differ only where their rules differ, and
@@ -32,17 +34,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from ..world.agencies import ChineseAgency, NorthKoreanAgency
-from ..world.border import Border
-from ..world.calendar import HISTORY_END, HISTORY_START, Calendar
-from ..world.dissatisfaction import DAYS_PER_YEAR, attempt_days, defection_hazard, dissatisfaction
-from ..world.events import Event
-from ..world.factories import Factory, build_factories
-from ..world.geography import CITIES, PROVINCE_INDEX, PROVINCES, SECTORS, city_crossing_index, city_name, city_province_index
-from ..world.parameters import Parameters
-from ..world.records import DailyRecords
-from ..world.repatriation import CLASS_RANK
-from ..world.workers import CONFINED, PRESENT_MAX, SICK, WORKING, Condition, Status, Workers
+from .agencies import ChineseAgency, NorthKoreanAgency
+from .border import Border
+from .calendar import HISTORY_END, HISTORY_START, Calendar
+from .dissatisfaction import attempt_days, defection_hazard, dissatisfaction
+from .events import Event
+from .factories import Factory, build_factories, close_failing
+from .geography import CITIES, PROVINCES, SECTORS, city_name
+from .parameters import Parameters
+from .population import Population
+from .repatriation import CLASS_RANK
+from .workers import SICK, WORKING, Condition, Status
 
 STREAMS = ("population", "health", "defection", "trouble", "orders", "dispatch", "closure", "shock")
 """One random generator per decision (Starsim's common random numbers)."""
@@ -77,95 +79,27 @@ class LaborModel(mesa.Model):
             if day < self.days:
                 self._events_by_day[max(day, 0)].append(event)
 
-        self.crossing_of_city = np.asarray(city_crossing_index(), dtype=np.int64)
-        self.province_of_city = np.asarray(city_province_index(), dtype=np.int64)
-        self.relations = "normal"
         self.day = 0
         self.border = Border(self.params)
         self.calendar = Calendar(self.days)
-        self.factories, membership = build_factories(self.params, self.streams["population"])
-        self.factory_agents = [Factory(self, i) for i in range(len(self.factories))]
-        self.chinese = [ChineseAgency(self, p) for p in range(len(PROVINCES))]
-        self.north_korea = NorthKoreanAgency(self)
-        self.workers = Workers(capacity=max(2 * membership.size, 1024))
-        self._male_share = np.array([self.params.male_share.get(s, 0.0) for s in SECTORS])  # per sector
-        self._populate(membership)
-        initial = np.bincount(self.workers.column("city"), minlength=len(CITIES))
-        self.records = DailyRecords(self.days, initial)
+        factories, membership = build_factories(self.params, self.streams["population"])
+        self.population = Population(self.params, factories, membership, self.days, self.streams["population"],
+                                     self.calendar)
+        self.workers, self.factories, self.records = self.population.workers, factories, self.population.records
+        self.factory_agents = [Factory(self, factories, i) for i in range(len(factories))]
+        self.chinese = [ChineseAgency(self, p, self.params) for p in range(len(PROVINCES))]
+        self.north_korea = NorthKoreanAgency(self, self.population, self.border, self.chinese, self.streams)
         # Mesa 3.3.1 keeps every model alive through its class-level id counter `Agent._ids`
         # (mesa issue #3179, fixed after 3.3.1), so each replicate of an ensemble would stay in
         # memory. Every agent of this model exists now: forget the model there.
         getattr(mesa.Agent, "_ids", {}).pop(self, None)
-
-    # --- set-up ------------------------------------------------------------------------
-    def _populate(self, membership: np.ndarray) -> None:
-        """The workers in China on the first day, in their factories, with their pasts."""
-        params, rng = self.params, self.streams["population"]
-        count = membership.size
-        rotation = params.rotation_years * DAYS_PER_YEAR
-        arrival = -1 - np.floor(rng.random(count) * params.initial_max_tenure_years * DAYS_PER_YEAR)
-        contract_end = arrival + rotation * np.ceil(-arrival / rotation)
-        self._add_workers(membership, arrival.astype(np.int64), contract_end.astype(np.int64),
-                          np.full(count, -1, dtype=np.int64), first_day=0)
-
-    def _add_workers(self, factories: np.ndarray, arrival: np.ndarray, contract_end: np.ndarray,
-                     persons: np.ndarray, first_day: int) -> np.ndarray:
-        """Rows for new workers at `factories`; their sickness onsets go into the calendar."""
-        params, rng = self.params, self.streams["population"]
-        count = factories.size
-        sector = self.factories.sector[factories]
-        male_share = self._male_share[sector]
-        new_person = persons < 0
-        person = persons.copy()
-        person[new_person] = np.arange(self.workers.next_person, self.workers.next_person + new_person.sum())
-        self.workers.next_person += int(new_person.sum())
-        ids = self.workers.add(
-            count, person=person.astype(np.int32),
-            city=self.factories.city[factories], factory=factories, sector=sector,
-            male=rng.random(count) < male_share, arrival=arrival, contract_end=contract_end,
-            log_debt0=rng.normal(0.0, params.debt_sigma, count), clock=rng.exponential(1.0, count),
-            experienced=~new_person,
-        )
-        self.factories.workforce += np.bincount(factories, minlength=len(self.factories))
-        if params.unfit_rate_per_year > 0:
-            onset = first_day + rng.exponential(DAYS_PER_YEAR / params.unfit_rate_per_year, count)
-            self.calendar.schedule("unfit", np.floor(onset), ids)
-        return ids
-
-    # --- helpers the agencies use ------------------------------------------------------
-    def admitting(self) -> np.ndarray:
-        """Per province, whether new workers are admitted now."""
-        return np.array([agency.admits() for agency in self.chinese])
-
-    def demand_growth(self, day: int) -> float:
-        """Factor by which factories' demand for workers has grown since the start (003)."""
-        return (1.0 + self.params.demand_growth) ** (day / DAYS_PER_YEAR)
-
-    def arrive(self, factories: np.ndarray, day: int, persons: np.ndarray) -> np.ndarray:
-        """New workers (or returning ones, `persons` >= 0) arrive at `factories` today."""
-        rotation = int(round(self.params.rotation_years * DAYS_PER_YEAR))
-        ids = self._add_workers(factories, np.full(factories.size, day), np.full(factories.size, day + rotation),
-                                persons, first_day=day)
-        self.records.count("inflow", day, self.workers.city[ids])
-        return ids
-
-    def depart(self, ids: np.ndarray, day: int, status: Status, rank: int = -1) -> None:
-        """Workers leave China today, repatriated or defected."""
-        workers = self.workers
-        cities = workers.city[ids].astype(np.int64)
-        self.records.confine(cities[workers.status[ids] == CONFINED], -1)
-        workers.status[ids] = status
-        workers.departure[ids] = day
-        workers.exit_class[ids] = rank
-        self.factories.workforce -= np.bincount(workers.factory[ids], minlength=len(self.factories))
-        self.records.count("outflow" if status == Status.REPATRIATED else "defections", day, cities)
 
     # --- the day -----------------------------------------------------------------------
     def step(self) -> None:
         """Advance one day, in the order written in the module's docstring."""
         day = self.day
         for event in self._events_by_day.get(day, ()):
-            self.apply(event, day)
+            event.apply(self, day)
         if day % self.params.hazard_update_days == 0:
             self._monthly(day)
         self.border.new_day()
@@ -183,31 +117,6 @@ class LaborModel(mesa.Model):
             self.step()
         return self
 
-    def apply(self, event: Event, day: int) -> None:
-        """Carry out one event."""
-        nk = self.north_korea
-        if event.type in ("border", "capacity"):
-            self.border.apply(event)
-        elif event.type == "enforcement":
-            targets = PROVINCES if event["province"] == "all" else [event["province"]]
-            for province in targets:
-                self.chinese[PROVINCE_INDEX[province]].enforce(float(event["level"]), day)
-        elif event.type == "relations":
-            self.relations = event["level"]
-        elif event.type == "repatriation_order":
-            nk.order(day, event["places"], share=event["share"], count=event["count"],
-                     classes=event["priorities"], replace=event["replace"], issuer=event["issuer"])
-        elif event.type == "dispatch":
-            nk.start_wave(event, day)
-        elif event.type == "defection_shock":
-            self.defection_shock(day, event["place"], event["size"], event["sector"])
-        elif event.type == "lists":
-            nk.compile_lists(day)
-        elif event.type == "rotation":
-            nk.rotation_active = bool(event["active"])
-        else:  # parse_event admits only the types above
-            raise ValueError(f"unknown event type {event.type}")
-
     def _monthly(self, day: int) -> None:
         """Re-evaluate dissatisfaction, draw troublemakers, rotate, and let failing factories close."""
         params, workers = self.params, self.workers
@@ -215,10 +124,10 @@ class LaborModel(mesa.Model):
         ids = np.flatnonzero(workers.column("status") <= SICK)  # present and not confined
         if ids.size:
             city = workers.city[ids]
-            contact_cut = self.border.contact_cut()[self.crossing_of_city]  # per city, then per worker
+            contact_cut = self.border.contact_cut()[self.population.crossing_of_city]  # per city, then per worker
             level = dissatisfaction(params, day, workers.arrival[ids], workers.contract_end[ids],
                                     workers.log_debt0[ids], contact_cut[city])
-            surveillance = self.north_korea.surveillance(day)[self.province_of_city]
+            surveillance = self.north_korea.surveillance(day)[self.population.province_of_city]
             hazard = defection_hazard(params, level, surveillance[city])
             total, due, offset = attempt_days(hazard, workers.hazard[ids], workers.clock[ids], span)
             workers.hazard[ids] = total
@@ -233,35 +142,7 @@ class LaborModel(mesa.Model):
             trouble = maybe[draws[maybe] < -np.expm1(-params.trouble_ratio * hazard[maybe] * span)]
             workers.troublemaker[ids[trouble]] = True  # once a troublemaker, always one
         self.north_korea.rotate(day)
-        self._close_factories(day)
-
-    def _close_factories(self, day: int) -> None:
-        """Factories far below their size close with a monthly probability (000).
-
-        Their workers move to the open factory of the same city and sector with the most
-        vacancies, as far as it has places; the others stay without a workplace (and are
-        repatriated in that class when an order covers it, 003).
-        """
-        table = self.factories
-        at_risk = np.flatnonzero(table.open & (table.workforce < self.params.closure_threshold * table.size))
-        if at_risk.size == 0:
-            return
-        closing = at_risk[self.streams["closure"].random(at_risk.size) < self.params.closure_rate_per_month]
-        growth = self.demand_growth(day)
-        for index in closing.tolist():
-            staff = self.factory_agents[index].close()
-            same_city = np.flatnonzero(table.open & (table.city == table.city[index])
-                                       & (table.sector == table.sector[index]))
-            if staff.size == 0 or same_city.size == 0:
-                continue
-            vacancies = table.vacancies(growth)[same_city]
-            if vacancies.sum() <= 0:
-                continue
-            target = same_city[np.argmax(vacancies)]
-            movers = staff[: int(vacancies.max())]
-            self.workers.factory[movers] = target
-            table.workforce[index] -= movers.size
-            table.workforce[target] += movers.size
+        close_failing(self.factory_agents, self.workers, params, day, self.streams["closure"])
 
     def _health(self, day: int) -> None:
         """Workers who fall sick, are injured or mentally ill today stop working and are queued."""
@@ -288,36 +169,17 @@ class LaborModel(mesa.Model):
         rng = self.streams["defection"]
         success = rng.random(ids.size) < self.params.defection_success
         collective = success & (rng.random(ids.size) < self.params.collective_share)
-        caught = ids[~success]
-        workers.status[caught] = CONFINED
-        self.records.confine(workers.city[caught].astype(np.int64), +1)
+        self.population.confine(ids[~success])
         defectors = [ids[success]]
         for leader in ids[collective].tolist():
-            defectors.append(self._team(leader, self._team_size()))
+            defectors.append(self.population.team(leader, self.population.team_size()))
         self._defect(day, np.unique(np.concatenate(defectors)))
-
-    def _team_size(self) -> int:
-        return max(int(round(self.params.team_size / self.params.scale)), 1)
-
-    def _team(self, leader: int, size: int) -> np.ndarray:
-        """The leader and up to size-1 present co-workers (a manager and team, 001).
-
-        Co-workers come from the leader's factory first, then from factories of the same
-        sector in the same city.
-        """
-        workers = self.workers
-        ids = np.flatnonzero((workers.column("status") <= SICK) & (workers.column("city") == workers.city[leader])
-                             & (workers.column("sector") == workers.sector[leader]))
-        ids = ids[ids != leader]
-        elsewhere = workers.factory[ids] != workers.factory[leader]
-        mates = ids[np.argsort(elsewhere, kind="stable")]
-        return np.concatenate([[leader], mates[: size - 1]]).astype(np.int64)
 
     def _defect(self, day: int, ids: np.ndarray) -> None:
         if ids.size == 0:
             return
-        self.depart(ids, day, Status.DEFECTED)
-        self.north_korea.note_defections(day, self.province_of_city[self.workers.city[ids]])
+        self.population.depart(ids, day, Status.DEFECTED)
+        self.north_korea.note_defections(day, self.population.provinces_of(ids))
 
     def defection_shock(self, day: int, place: str, size: int | None, sector: str | None) -> int:
         """A collective defection at one factory in `place` (the Shanghai case, 001); returns agents gone."""
@@ -330,16 +192,11 @@ class LaborModel(mesa.Model):
         if ids.size == 0:
             return 0
         leader = int(ids[self.streams["shock"].integers(ids.size)])
-        team_size = self._team_size() if size is None else max(int(round(size / self.params.scale)), 1)
-        team = self._team(leader, team_size)
+        team = self.population.team(leader, self.population.team_size(size))
         self._defect(day, team)
         return int(team.size)
 
     # --- results -----------------------------------------------------------------------
     def results(self, places: str = "all") -> pd.DataFrame:
         """Daily records in workers: date, place, stock, inflow, outflow, defections, confined."""
-        return self.records.frame(self.start, self.params.scale, places)
-
-    def present_count(self) -> int:
-        """Workers (agents) in China now, recounted from the rows."""
-        return int((self.workers.column("status") <= PRESENT_MAX).sum())
+        return self.records.frame(self.start, places)
