@@ -51,9 +51,10 @@ def case_parameters(workers: int = 10_000, **overrides: float) -> Parameters:
     """One province (Liaoning), `workers` workers, defections ten times the default base rate.
 
     The higher defection rate gives a year of this small case enough attempts, teams and
-    responses to compare; every other parameter is the model's default.
+    responses to compare. No documents are issued, so the dispatch pipeline sends nobody (the
+    per-agent model does not implement it); every other parameter is the model's default.
     """
-    base: dict = {"initial_stock": workers, "defection_base_rate": 0.005,
+    base: dict = {"initial_stock": workers, "defection_base_rate": 0.005, "document_rate": 0.0,
                   "province_share": {"Liaoning": 1.0, "Jilin": 0.0, "Heilongjiang": 0.0, "Other": 0.0}}
     base.update(overrides)
     return with_overrides(base, "comparison case")

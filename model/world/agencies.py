@@ -12,11 +12,19 @@ dispatches new workers (under the cover of "professional exchange", 002) in wave
 replacements; answers defections by recalling and replacing workers and by tightening
 surveillance.
 
-Chinese side, per province (000, 002, 003): enforces resolution 2397 at some level. At or
-above `admission_threshold` no visas or invitation letters are processed, so nobody new is
-admitted; above it, it presses the North Korean side to send a share of the province's
-workers home (Liaoning 2024: "the Chinese government has been taking steps to repatriate").
-When relations are chilly, documents take longer.
+Chinese side, per province (000, 002, 003, 004): enforces resolution 2397 at some level and
+decides the documents (visas or invitation letters, 002) for a limited number of places (004).
+Documents are issued at a rate that falls continuously with enforcement, to none at
+`admission_threshold`, and when relations are chilly; only for places not taken, so when the
+places are full a new arrival needs a departure (004: "dispatches and repatriations must take
+place simultaneously"). Above the threshold the province presses the North Korean side to send
+a share of its workers home (Liaoning 2024: "the Chinese government has been taking steps to
+repatriate").
+
+The flows are the agents' decisions: the Chinese side issues documents, the North Korean side
+sends trained workers (`pipeline.py`) where documents wait, factories have vacancies and a
+crossing is open to people, in groups (003: buses to Hunchun), preferring workers with
+experience in China (002).
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ import mesa
 import numpy as np
 
 from .border import Border
+from .dissatisfaction import DAYS_PER_YEAR
 from .factories import demand_growth
 from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
 from .parameters import Parameters
+from .pipeline import TrainingPool
 from .population import Population
 from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue
 from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
@@ -71,9 +81,52 @@ class ChineseAgency(mesa.Agent):
         self.params = params
         self.enforcement = 0.0
         self.relations = "normal"
+        self.issuing = True
+        """Whether the province prepares documents at all (an event starts or stops it)."""
+        self.places = 0.0
+        """Places for North Korean workers (agents): `places_ratio` of the province's workforce of 2017."""
+        self.documents = 0.0
+        """Documents issued and not yet used by an arrival (agents)."""
+        self.rate = 0.0
+        """Documents issued per day now (agents), recomputed when a condition changes."""
         self.counterpart: NorthKoreanAgency | None = None
         """The North Korean side, which this province presses for returns (set once both exist)."""
 
+    def open_places(self, places: float) -> None:
+        """Set the province's places (agents), once the workforce exists."""
+        self.places = float(places)
+        self._update_rate()
+
+    def openness(self) -> float:
+        """1 with no enforcement, falling linearly to 0 at the admission threshold (003: no new work visas)."""
+        threshold = self.params.admission_threshold
+        return max(0.0, 1.0 - self.enforcement / threshold) if threshold > 0 else 0.0
+
+    def _update_rate(self) -> None:
+        params = self.params
+        rate = params.document_rate / DAYS_PER_YEAR * self.places * self.openness() if self.issuing else 0.0
+        if self.relations == "chilly":
+            rate /= params.chilly_delay_factor
+        elif self.relations == "warm":
+            rate *= params.warm_document_factor
+        self.rate = rate
+
+    def set_relations(self, level: str) -> None:
+        """Relations warm or cool: documents come faster or slower (000)."""
+        self.relations = level
+        self._update_rate()
+
+    def set_issuing(self, issuing: bool) -> None:
+        """The province starts or stops preparing documents (002: regional governments prepare them)."""
+        self.issuing = issuing
+        if not issuing:
+            self.documents = 0.0
+        self._update_rate()
+
+    def issue(self, present: float) -> float:
+        """Today's documents, only for places not taken (004); returns the documents in hand."""
+        self.documents = min(self.documents + self.rate, max(self.places - present, 0.0))
+        return self.documents
     def admits(self) -> bool:
         """Whether new North Korean workers get documents (visas or invitation letters) here now."""
         return self.enforcement < self.params.admission_threshold
@@ -106,6 +159,7 @@ class ChineseAgency(mesa.Agent):
         before = self.pressure_share(self.enforcement)
         extra = self.pressure_share(level) - before
         self.enforcement = level
+        self._update_rate()
         if extra > 0:
             self.counterpart.order(day, [self.province], share=extra, issuer="china",
                                          classes=PRIORITY_CLASSES, replace=False)
@@ -139,6 +193,21 @@ class NorthKoreanAgency(mesa.Agent):
         self.streams = streams
         for agency in chinese:
             agency.counterpart = self
+        agents = population.agents
+        self.pool = TrainingPool(agents(self.params.pool_max), agents(self.params.training_rate),
+                                 agents(self.params.pool_max))
+        initial = np.bincount(population.province_of_city, weights=population.records.initial_stock,
+                              minlength=len(PROVINCES))
+        for agency, workforce in zip(chinese, initial.tolist()):
+            agency.open_places(np.floor(self.params.places_ratio * workforce))
+        city_of = population.factories.city
+        self._cities = [np.asarray(cities_in(name)) for name in PROVINCES]
+        self._crossings = [population.crossing_of_city[c] for c in self._cities]
+        self._serving = [np.unique(c) for c in self._crossings]
+        self._factories = [np.flatnonzero(np.isin(city_of, c)) for c in self._cities]
+        """Per province: its cities, the crossing of each, the crossings serving it, its factories."""
+        self.sent: list[tuple[int, str, int]] = []
+        """(day, province, agents) of every group the pipeline sent."""
         self.queue = RepatriationQueue(len(CROSSINGS))
         self.rotation_active = True
         self.waves: list[DispatchWave] = []
@@ -146,6 +215,8 @@ class NorthKoreanAgency(mesa.Agent):
         self.pending_due = np.zeros(0, dtype=np.int64)
         self.pending_leaver = np.zeros(0, dtype=np.int64)  # the worker a rotation replacement relieves, or -1
         self.returnable: dict[int, list[int]] = {}
+        self.returnable_at = np.zeros(len(population.factories), dtype=np.int64)
+        """Per factory, the workers in `returnable`: who could come back to it (002)."""
         self.recent_defections: deque[tuple[int, int, int]] = deque()
         self.surveillance_peak = np.ones(len(PROVINCES))
         self.surveillance_day = np.zeros(len(PROVINCES))
@@ -231,6 +302,7 @@ class NorthKoreanAgency(mesa.Agent):
                 if rank in ORDINARY_RANKS:
                     for factory, worker in zip(self.workers.factory[ids].tolist(), ids.tolist()):
                         self.returnable.setdefault(factory, []).append(worker)
+                    np.add.at(self.returnable_at, self.workers.factory[ids], 1)
                 replaced = ids[self.workers.replace[ids]]
                 if replaced.size and self.rotation_active:
                     self._plan_replacements(self.workers.factory[replaced], day)
@@ -301,11 +373,16 @@ class NorthKoreanAgency(mesa.Agent):
 
     def _pool_sizes(self, factories: np.ndarray) -> np.ndarray:
         """Workers each factory sent home as ordinary workers and could take back (002)."""
-        return np.array([len(self.returnable.get(int(f), ())) for f in factories.tolist()], dtype=float)
+        return self.returnable_at[factories].astype(float)
 
     def dispatch(self, day: int) -> None:
         """Today's arrivals: replacements that are due, then the active waves, within capacity."""
         due = (self.pending_due <= day).nonzero()[0] if self.pending_due.size else self.pending_due
+        # No more new workers can come today than the pool holds (besides those who were here
+        # before, 002); the others stay pending, untouched, so that a long wait costs nothing.
+        if due.size:
+            back = self.returnable_at[self.pending_factory[due]] > 0
+            due = due[back | (np.cumsum(~back) <= int(self.pool.size(day)))]
         if due.size:
             factories = self.pending_factory[due]
             admitted = self.admitting()[self.factories.province[factories]] & self.rotation_active
@@ -317,6 +394,7 @@ class NorthKoreanAgency(mesa.Agent):
             keep[due[~admitted | arrived]] = False  # a place not admitted, or not replaced, is lost (004)
             self.pending_factory, self.pending_due = self.pending_factory[keep], self.pending_due[keep]
             self.pending_leaver = self.pending_leaver[keep]
+        self.send_new_workers(day)
         if not self.waves:
             return
         growth = demand_growth(self.params, day)
@@ -338,17 +416,20 @@ class NorthKoreanAgency(mesa.Agent):
                         counts = np.minimum(counts, weights.astype(np.int64))
                     destinations = np.repeat(factories, counts)
                     destinations = destinations[self.admitting()[self.factories.province[destinations]]]
-                    wave.remaining -= int(self._arrive(destinations, day, wave.experienced_only).sum())
+                    wave.remaining -= int(self._arrive(destinations, day, wave.experienced_only, from_pool=False).sum())
             if wave.end_day > day + 1 and wave.remaining > 0:
                 active.append(wave)
         self.waves = active
 
-    def _arrive(self, factories: np.ndarray, day: int, experienced_only: bool = False) -> np.ndarray:
+    def _arrive(self, factories: np.ndarray, day: int, experienced_only: bool = False,
+                from_pool: bool = True) -> np.ndarray:
         """New workers for these factories (one entry each) through today's inbound capacity.
 
         Returns a mask of the entries that arrived. Factories prefer workers with experience
         (002): a share `experienced_preference` of places go to workers who earlier left that
-        factory as ordinary workers, when there are any.
+        factory as ordinary workers, when there are any. Every other arrival is a new worker
+        from the training pool (`from_pool`; a dispatch wave that a scenario forces does not
+        ask the pool), so nobody new comes while the pool is empty.
         """
         arrived = np.zeros(factories.size, dtype=bool)
         if factories.size == 0 or not self.border.left["in"].any():
@@ -358,19 +439,106 @@ class NorthKoreanAgency(mesa.Agent):
         for crossing in distinct(crossings):
             positions = (crossings == crossing).nonzero()[0][: max(int(left[crossing]), 0)]
             arrived[positions] = True
-            self.border.use("in", crossing, positions.size)
         if arrived.any():
-            targets = factories[arrived]
+            chosen = arrived.nonzero()[0]
+            targets = factories[chosen]
             rng = self.streams["dispatch"]
             prefer = rng.random(targets.size) < (1.0 if experienced_only else self.params.experienced_preference)
             persons = np.full(targets.size, -1, dtype=np.int64)
             factory_of = targets.tolist()
-            for i in prefer.nonzero()[0].tolist():
+            for i in (prefer & (self.returnable_at[targets] > 0)).nonzero()[0].tolist():
                 pool = self.returnable.get(factory_of[i])
                 if pool:
                     persons[i] = self.workers.person[pool.pop()]
-            self.population.arrive(targets, day, persons)
+                    self.returnable_at[factory_of[i]] -= 1
+            if from_pool:
+                new = (persons < 0).nonzero()[0]
+                given = self.pool.take(day, new.size)
+                if given < new.size:
+                    stay = np.ones(targets.size, dtype=bool)
+                    stay[new[given:]] = False
+                    arrived[chosen[~stay]] = False
+                    chosen, targets, persons = chosen[stay], targets[stay], persons[stay]
+            for crossing in distinct(crossings[chosen]):
+                self.border.use("in", crossing, int((crossings[chosen] == crossing).sum()))
+            if targets.size:
+                self.population.arrive(targets, day, persons)
         return arrived
+
+    # --- the dispatch pipeline ---------------------------------------------------------
+    def send_new_workers(self, day: int) -> None:
+        """Send trained workers where documents wait, factories have vacancies and a crossing is open (002-004).
+
+        Each province that issues documents adds today's to those in hand, for places not
+        taken. The North Korean side then sends a group when it can fill one: as many workers
+        as the documents, the pool (with workers who were here before, 002), the vacancies of
+        the province's open factories behind crossings open to people, and those crossings'
+        capacity today allow; a group is `batch_size` workers, or less where a crossing or
+        the vacancies or the free places allow no more (003: by bus, 200 to one company).
+        """
+        present = None
+        for agency in self.chinese:
+            if agency.rate <= 0 and agency.documents < 1:
+                continue
+            if present is None:
+                present = np.bincount(self.population.province_of_city, weights=self.population.records.stock_now,
+                                      minlength=len(PROVINCES))
+            held = agency.issue(float(present[agency.province_index]))
+            if held < 1:
+                continue
+            self._send_group(agency, day, int(held), float(present[agency.province_index]))
+
+    def _send_group(self, agency: ChineseAgency, day: int, documents: int, present: float) -> None:
+        table, p = self.factories, agency.province_index
+        left = self.border.left["in"]
+        serving = self._serving[p]
+        reachable = serving[self.border.is_open[serving] & (left[serving] > 0)]
+        if reachable.size == 0:
+            return
+        capacity = int(left[reachable].sum())
+        factories = self._factories[p]
+        reached = np.zeros(len(CROSSINGS), dtype=bool)
+        reached[reachable] = True
+        candidates = factories[table.open[factories]
+                               & reached[self.population.crossing_of_city[table.city[factories]]]]
+        vacancies = table.vacancies(demand_growth(self.params, day), candidates)
+        room = int(vacancies.sum())
+        available = int(self.pool.size(day)) + int(self.returnable_at[candidates].sum())
+        wanted = min(documents, available, capacity, room)
+        group = max(1, min(int(self.population.agents(self.params.batch_size)), capacity, room,
+                           int(max(agency.places - present, 0.0))))
+        if wanted < group or wanted <= 0:
+            return
+        counts = np.minimum(self.streams["dispatch"].multinomial(wanted, vacancies / room),
+                            vacancies.astype(np.int64))
+        arrived = int(self._arrive(np.repeat(candidates, counts), day).sum())
+        agency.documents -= arrived
+        if arrived:
+            self.sent.append((day, agency.province, arrived))
+
+    def swap_unproductive(self, day: int) -> None:
+        """Where places are full, workers who can no longer earn are sent home to make room (003).
+
+        003: "they withdrew workers who could no longer earn party funds and sent new workers";
+        004: places are limited. Monthly, in each province that issues documents but has no
+        free place left for a group, the sick, the mentally ill, troublemakers, the confined
+        and those without a workplace are queued home (when a crossing serving the province
+        is open to people), so that new workers can take their places.
+        """
+        present = None
+        for agency in self.chinese:
+            if agency.rate <= 0:
+                continue
+            if present is None:
+                present = np.bincount(self.population.province_of_city, weights=self.population.records.stock_now,
+                                      minlength=len(PROVINCES))
+            free = agency.places - float(present[agency.province_index])
+            if free >= self.population.agents(self.params.batch_size):
+                continue
+            if not self.border.is_open[self._serving[agency.province_index]].any():
+                continue
+            self.order(day, [agency.province], share=1.0,
+                       classes=("sick", "mentally_ill", "troublemaker", "confined", "no_workplace"))
 
     # --- lists and defections ----------------------------------------------------------
     def compile_lists(self, day: int) -> dict[str, int]:

@@ -150,6 +150,12 @@ class Capacity(Event):
 
 # --- the two states' policies ------------------------------------------------------------------
 
+def _check_province(values: dict[str, Any], where: str) -> None:
+    if values["province"] not in PROVINCE_INDEX and values["province"] != "all":
+        raise InputError(f"{where}: key province: unknown province {values['province']!r} "
+                         f"(known: {', '.join(PROVINCE_INDEX)}, all)")
+
+
 class Enforcement(Event):
     """A province (or all) enforces resolution 2397 at a level from 0 to 1 (000, 002, 003)."""
 
@@ -161,9 +167,7 @@ class Enforcement(Event):
 
     @classmethod
     def check(cls, values: dict[str, Any], where: str) -> None:
-        if values["province"] not in PROVINCE_INDEX and values["province"] != "all":
-            raise InputError(f"{where}: key province: unknown province {values['province']!r} "
-                             f"(known: {', '.join(PROVINCE_INDEX)}, all)")
+        _check_province(values, where)
         if not 0 <= values["level"] <= 1:
             raise InputError(f"{where}: key level: must be between 0 and 1, got {values['level']}")
 
@@ -184,10 +188,32 @@ class Relations(Event):
 
     def apply(self, world: World, day: int) -> None:
         for agency in world.chinese:
-            agency.relations = self["level"]
+            agency.set_relations(self["level"])
 
     def caption(self) -> str:
         return f"relations {self['level']}"
+
+
+class Documents(Event):
+    """A province (or all) starts or stops preparing visas or invitation letters (002), for its places (004)."""
+
+    type = "documents"
+    FIELDS = {
+        "province": Spec(str, True),
+        "issuing": Spec(bool, True),
+    }
+
+    @classmethod
+    def check(cls, values: dict[str, Any], where: str) -> None:
+        _check_province(values, where)
+
+    def apply(self, world: World, day: int) -> None:
+        targets = PROVINCES if self["province"] == "all" else [self["province"]]
+        for province in targets:
+            world.chinese[PROVINCE_INDEX[province]].set_issuing(bool(self["issuing"]))
+
+    def caption(self) -> str:
+        return f"documents {'issued' if self['issuing'] else 'stopped'} {self['province']}"
 
 
 class RepatriationOrder(Event):
@@ -310,7 +336,7 @@ class Rotation(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in (
-    BorderStatus, Capacity, Enforcement, Relations, RepatriationOrder, Dispatch, DefectionShock, Lists, Rotation)}
+    BorderStatus, Capacity, Enforcement, Relations, Documents, RepatriationOrder, Dispatch, DefectionShock, Lists, Rotation)}
 """The TOML `type` of each event class."""
 
 EVENT_FIELDS: dict[str, dict[str, Spec]] = {name: cls.FIELDS for name, cls in EVENT_TYPES.items()}

@@ -37,9 +37,12 @@ class FactoryTable:
         """Workers each factory wants now: its size times the growth of demand since the start."""
         return np.where(self.open, np.floor(self.size * growth), 0.0)
 
-    def vacancies(self, growth: float) -> np.ndarray:
-        """Places each open factory would fill today (never negative)."""
-        return np.maximum(self.demand(growth) - self.workforce, 0.0)
+    def vacancies(self, growth: float, ids: np.ndarray | None = None) -> np.ndarray:
+        """Places each open factory would fill today (never negative); only factories `ids` when given."""
+        if ids is None:
+            return np.maximum(self.demand(growth) - self.workforce, 0.0)
+        wanted = np.where(self.open[ids], np.floor(self.size[ids] * growth), 0.0)
+        return np.maximum(wanted - self.workforce[ids], 0.0)
 
 
 class Factory(mesa.Agent):

@@ -32,6 +32,11 @@ UPPER_LIMITS: dict[str, float] = {
     "hazard_update_days": 36_500.0,
     "response_window_days": 36_500.0,
     "surveillance_half_life_days": 36_500.0,
+    "pool_max": MAX_WORKERS,
+    "batch_size": MAX_WORKERS,
+    "training_rate": MAX_WORKERS,
+    "places_ratio": 100.0,
+    "document_rate": 365.0,
 }
 """Largest accepted values: a century for durations, MAX_WORKERS for counts of workers. They only
 catch typos that would crash the model or overflow its day counters; no plausible value is near."""
@@ -51,7 +56,7 @@ class Parameters:
     # --- population at the start (2017-01-01) ------------------------------------------
     initial_stock: float = _param(
         60_000, "workers",
-        "calibrated; bounded above by the ~100,000 in some 40 countries of the UN panel (003)")
+        "calibrated; the UN panel's ~100,000 in some 40 countries (003) is a report that bounds it from above")
     province_share: dict = _param(
         {"Liaoning": 0.55, "Jilin": 0.30, "Heilongjiang": 0.05, "Other": 0.10}, "share of initial stock",
         "004: 'working largely in industrial parks in Liaoning or Jilin'; 001: Shanghai; assumption")
@@ -111,7 +116,8 @@ class Parameters:
         0.5, "probability", "004: workers caught trying to defect are confined; assumption")
     collective_share: float = _param(
         0.05, "share of attempts", "001: a manager and over 20 garment workers left together; assumption")
-    team_size: int = _param(21, "workers", "001: over 20 female garment workers and their manager")
+    team_size: int = _param(
+        21, "workers", "001: over 20 female garment workers and their manager; calibrated (the report informs it)")
     trouble_ratio: float = _param(
         2.0, "troublemaker hazard / defection hazard", "003: those who caused problems in group living; assumption")
     hazard_update_days: int = _param(30, "days", "numerical: dissatisfaction is re-evaluated monthly")
@@ -124,12 +130,37 @@ class Parameters:
     recall_share: float = _param(
         0.05, "share of a province's ordinary workers", "001: recall existing personnel and replace them; calibrated")
 
+    # --- North Korean side: the dispatch pipeline ----------------------------------------
+    training_rate: float = _param(
+        10.0, "workers per day",
+        "004: selection and training completed while dispatch to China was blocked; 002: workers in Pyongyang "
+        "preparing to move; calibrated")
+    pool_max: float = _param(
+        5000.0, "workers",
+        "004/002: trained workers standing by for China; the pool is full in 2017 (routine dispatch before 2397, 003) "
+        "and never holds more; calibrated")
+    batch_size: float = _param(
+        50.0, "workers",
+        "003: the 500 came by bus over two days, about 200 to one company: workers are sent in groups; calibrated")
+
     # --- Chinese side ------------------------------------------------------------------
     admission_threshold: float = _param(
-        0.5, "enforcement level", "003: under resolution 2397 no new work visas; admission stops at this level")
+        0.5, "enforcement level",
+        "003: under resolution 2397 no new work visas: no documents at or above this level, fewer as it nears it")
+    document_rate: float = _param(
+        0.2, "share of a province's places per year",
+        "002: regional governments prepare visas or invitation letters; at no enforcement and normal relations; "
+        "calibrated")
+    places_ratio: float = _param(
+        0.9, "share of the province's workforce of 2017",
+        "004: 'a limited number of places North Koreans can work in China, so dispatches and repatriations must "
+        "take place simultaneously'; calibrated")
+    warm_document_factor: float = _param(
+        1.5, "multiplier on the document rate", "assumption: the reverse of 000's chilly relations")
     compliance: float = _param(
         0.6, "share", "002: supervisors hold out until China takes strong measures; calibrated")
-    chilly_delay_factor: float = _param(2.0, "multiplier on document delays", "000: relations grow chilly; assumption")
+    chilly_delay_factor: float = _param(
+        2.0, "multiplier on document delays (divisor of the document rate)", "000: relations grow chilly; assumption")
 
     # --- border ------------------------------------------------------------------------
     open_capacity: float = _param(
@@ -152,7 +183,7 @@ class Parameters:
             if getattr(self, name) > most:
                 raise InputError(f"{where}: key {name}: must be at most {most:,.0f}, got {getattr(self, name)}")
         positive = ("initial_stock", "factory_size_median", "rotation_years", "seats_per_vehicle",
-                    "team_size", "hazard_update_days", "scale", "response_window_days",
+                    "team_size", "batch_size", "chilly_delay_factor", "hazard_update_days", "scale", "response_window_days",
                     "surveillance_half_life_days")
         for name in positive:
             if getattr(self, name) <= 0:

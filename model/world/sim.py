@@ -5,13 +5,15 @@ The order of a day, written once, here (`step`):
 1. the day's events: border status and capacity, enforcement, relations, orders,
    dispatch waves, defection shocks, lists, rotation policy;
 2. at each month's turn (every `hazard_update_days`): dissatisfaction and defection
-   clocks, troublemakers, rotation of workers past their contract, factory closures;
+   clocks, troublemakers, rotation of workers past their contract, unproductive workers
+   swapped out where places are full, factory closures;
 3. the crossings' capacity for the day;
 4. workers who fall sick, are injured or mentally ill today stop working and are queued;
 5. defection attempts due today: defect (alone or with their team) or are confined;
    the North Korean side responds when defections pile up in a province;
 6. repatriation: each open crossing takes the head of its queue, up to capacity;
-7. dispatch: replacements and dispatch waves arrive, up to capacity;
+7. dispatch: replacements that are due, then the pipeline's groups (documents issued, trained
+   workers sent where factories have vacancies), then any wave a scenario forces, up to capacity;
 8. the day's records.
 
 Workers are rows of arrays (`workers.py`) owned by the workforce (`population.py`), which the
@@ -142,6 +144,7 @@ class LaborModel(mesa.Model):
             trouble = maybe[draws[maybe] < -np.expm1(-params.trouble_ratio * hazard[maybe] * span)]
             workers.troublemaker[ids[trouble]] = True  # once a troublemaker, always one
         self.north_korea.rotate(day)
+        self.north_korea.swap_unproductive(day)
         close_failing(self.factory_agents, self.workers, params, day, self.streams["closure"])
 
     def _health(self, day: int) -> None:
