@@ -279,7 +279,9 @@ def _events(tables: Any, name: str, end: dt.date) -> tuple[Event, ...]:
     for index, table in enumerate(tables, start=1):
         where = f"{name}: events[{index}]"
         event = parse_event(table, where)
-        if not HISTORY_START <= event.date <= end:
-            raise InputError(f"{where}: key date: {event.date} is outside the run ({HISTORY_START} to {end})")
+        latest = dt.date.fromordinal(int(event.ranges["date"].high)) if "date" in event.ranges else event.date
+        for day in {event.date, latest}:
+            if not HISTORY_START <= day <= end:
+                raise InputError(f"{where}: key date: {day} is outside the run ({HISTORY_START} to {end})")
         events.append(event)
     return tuple(events)

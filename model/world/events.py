@@ -10,6 +10,9 @@ and allowed values (`FIELDS`), the checks beyond a key's type (`check`), what it
 world on its day (`apply`) and its caption in figures (`caption`). `EVENT_TYPES` maps the
 `type` of a TOML table to its class; `parse_event` checks a table against it and names the
 file, the event and the key in any error. A new event type is one new class here.
+
+Any date or number of an event may be a range (`ranges.py`); `Event.drawn` gives the event a
+replicate sees, with each ranged field drawn from that replicate's own generator.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .agencies import ChineseAgency, NorthKoreanAgency
 from .border import Border
 from .geography import CHINA, CROSSING_INDEX, PROVINCE_INDEX, PROVINCES, SECTORS, city_name
 from .parameters import MAX_WORKERS
+from .ranges import Range, generator, identity, parse_date_range, parse_number_range
 from .repatriation import PRIORITY_CLASSES
 
 BORDER_STATUSES = ("closed", "freight", "open")
@@ -62,6 +66,10 @@ class Event(ABC):
     date: dt.date
     values: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    ranges: dict[str, Range] = field(default_factory=dict)
+    """Fields given as ranges ("date" among them): `values` (and `date`) hold their lower bounds."""
+    id: str = ""
+    """A name for the event, so that priors (and readers) can refer to it."""
 
     type: ClassVar[str] = ""
     FIELDS: ClassVar[dict[str, Spec]] = {}
@@ -70,12 +78,34 @@ class Event(ABC):
         return self.values[key]
 
     def as_dict(self) -> dict[str, Any]:
-        """The event as a plain table, in the form a scenario file uses."""
+        """The event as a plain table, in the form a scenario file uses (ranges as tables)."""
         out: dict[str, Any] = {"type": self.type, "date": self.date.isoformat()}
+        if self.id:
+            out["id"] = self.id
         out.update({k: v for k, v in self.values.items() if v is not None})
+        out.update({k: r.as_dict() for k, r in self.ranges.items()})
         if self.note:
             out["note"] = self.note
         return out
+
+    def drawn(self, seed: int) -> Event:
+        """The event as the replicate with simulation seed `seed` sees it: every range drawn."""
+        if not self.ranges:
+            return self
+        rng = generator(seed, identity(self.as_dict()))
+        values, date = dict(self.values), self.date
+        for key in sorted(self.ranges):
+            value = self.ranges[key].draw(rng)
+            if key == "date":
+                date = value
+            else:
+                values[key] = value
+        return type(self)(date, values, self.note, {}, self.id)
+
+    def drawn_values(self, seed: int) -> dict[str, Any]:
+        """The values drawn for this event's ranged fields in that replicate (dates as text)."""
+        event = self.drawn(seed)
+        return {key: event.date.isoformat() if key == "date" else event.values[key] for key in sorted(self.ranges)}
 
     @classmethod
     def check(cls, values: dict[str, Any], where: str) -> None:
@@ -376,19 +406,30 @@ def parse_event(table: Any, where: str) -> Event:
     if not isinstance(table, dict):
         raise InputError(f"{where}: an event must be a table, got {table!r}")
     kind = table.get("type")
+    if isinstance(kind, dict):
+        raise InputError(f"{where}: key type: a range makes no sense here (the type is one of "
+                         f"{', '.join(EVENT_TYPES)})")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         raise InputError(f"{where}: key type: unknown event type {kind!r} (known: {', '.join(EVENT_TYPES)})")
     if "date" not in table:
         raise InputError(f"{where}: key date: missing")
-    date = parse_date(table["date"], f"{where}: key date")
+    ranges: dict[str, Range] = {}
+    if isinstance(table["date"], dict):
+        ranges["date"] = parse_date_range(table["date"], f"{where}: key date", parse_date)
+        date = dt.date.fromordinal(int(ranges["date"].low))
+    else:
+        date = parse_date(table["date"], f"{where}: key date")
     note = table.get("note", "")
     if not isinstance(note, str):
         raise InputError(f"{where}: key note: must be text, got {note!r}")
+    name = table.get("id", "")
+    if not isinstance(name, str):
+        raise InputError(f"{where}: key id: must be text, got {name!r}")
     cls = EVENT_TYPES[kind]
     specs = cls.FIELDS
     values: dict[str, Any] = {}
     for key in table:
-        if key not in specs and key not in ("type", "date", "note"):
+        if key not in specs and key not in ("type", "date", "note", "id"):
             raise InputError(f"{where}: unknown key {key!r} for a {kind} event (known: {', '.join(specs) or 'none'})")
     for key, spec in specs.items():
         if key not in table:
@@ -398,20 +439,32 @@ def parse_event(table: Any, where: str) -> Event:
             continue
         value = table[key]
         kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+        if isinstance(value, dict):
+            if int not in kinds and float not in kinds:
+                raise InputError(f"{where}: key {key}: a range makes no sense here (it must be "
+                                 f"{' or '.join({bool: 'true or false', list: 'a list'}.get(k, 'text') for k in kinds)})")
+            ranges[key] = parse_number_range(value, f"{where}: key {key}", whole=float not in kinds)
+            value = int(round(ranges[key].low)) if ranges[key].whole else ranges[key].low
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             names = " or ".join("number" if k in (int, float) else k.__name__ for k in kinds)
             raise InputError(f"{where}: key {key}: must be {names}, got {value!r}")
         if spec.allowed is not None and value not in spec.allowed:
             raise InputError(f"{where}: key {key}: {value!r} is not one of {', '.join(spec.allowed)}")
         values[key] = value
-    for key in _NUMBERS:
-        if isinstance(values.get(key), float) and not math.isfinite(values[key]):
-            raise InputError(f"{where}: key {key}: must be a finite number, got {values[key]}")
-    for key in _COUNTS:
-        if isinstance(values.get(key), (int, float)) and values[key] < 0:
-            raise InputError(f"{where}: key {key}: must not be negative, got {values[key]}")
-    cls.check(values, where)
-    return cls(date, values, note)
+    ends = [(r.low, r.high) if not r.whole else (int(round(r.low)), int(round(r.high))) for r in ranges.values()]
+    bounds = [values] if not ranges else [
+        {**values, **{k: end[i] for k, end in zip(ranges, ends) if k != "date"}} for i in (0, 1)]
+    for candidate in bounds:  # a range is checked at both ends: every value it can draw is valid
+        for key in _NUMBERS:
+            if isinstance(candidate.get(key), float) and not math.isfinite(candidate[key]):
+                raise InputError(f"{where}: key {key}: must be a finite number, got {candidate[key]}")
+        for key in _COUNTS:
+            if isinstance(candidate.get(key), (int, float)) and candidate[key] < 0:
+                raise InputError(f"{where}: key {key}: must not be negative, got {candidate[key]}")
+        cls.check(candidate, where)
+    if ranges:
+        values = bounds[0]
+    return cls(date, values, note, ranges, name)
 
 
 def parse_events(tables: Any, where: str) -> list[Event]:
