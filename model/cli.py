@@ -198,64 +198,61 @@ def _calibrate(args: argparse.Namespace) -> int:
     """ABC-SMC on the reports; writes the posterior, then the fit at full scale."""
     from tqdm import tqdm
 
-    from .calibration.abc import calibrate, load_priors, save_posterior
-    from .calibration.fit import fit_table, plot_fit, print_table, write_fit
-    from .ensemble.posterior import load_posterior
+    from .calibration.calibrate import Calibration
+    from .calibration.fit import print_table
+    from .calibration.priors import load_priors
 
-    if not args.max_minutes > 0:
-        raise InputError(f"--max-minutes: must be positive, got {args.max_minutes}")
-    reports = _load_all_reports(args.reports)
-    priors = load_priors(args.priors)
-    out = Path(args.out)
-    if not out.is_dir():
-        raise InputError(f"--out: not a folder: {out}")
-    database = Path(args.database) if args.database else out / "calibration.db"
+    calibration = Calibration(_load_all_reports(args.reports), load_priors(args.priors), args.out,
+                              database=args.database, population=args.population, generations=args.generations,
+                              jobs=args.jobs, scheduler=args.scheduler, resume=args.resume, scale=args.scale,
+                              max_simulations=args.max_simulations, max_minutes=args.max_minutes,
+                              draws=args.draws, seed=args.seed)
+    database = calibration.database
     quiet = args.quiet or not sys.stderr.isatty()
-    print(f"calibrating {len(priors)} parameters against {len(reports)} reports "
+    print(f"calibrating {len(calibration.priors)} parameters against {len(calibration.reports)} reports "
           f"({', '.join(args.reports)}); one agent per {args.scale} workers; database {database}",
           file=sys.stderr)
-    bar = tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)
+    bars = [tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)]
 
     def on_generation(t: int, epsilon: float, simulations: int) -> None:
-        bar.n = t + 1
-        bar.set_postfix(epsilon=f"{epsilon:.3g}", simulations=simulations)
-        bar.refresh()
+        bars[-1].n = t + 1
+        bars[-1].set_postfix(epsilon=f"{epsilon:.3g}", simulations=simulations)
+        bars[-1].refresh()
         if quiet:
             print(f"generation {t + 1}/{args.generations}: epsilon {epsilon:.3g}, {simulations} simulations",
                   file=sys.stderr)
         _raise_if_interrupted()
 
+    def on_posterior(result, posterior) -> None:
+        bars[-1].close()
+        reason = {"generations": "all generations done", "simulations": "simulation budget spent",
+                  "time": "time budget reached"}[result.stopped_by]
+        print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
+              f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
+              f"final epsilon {result.epsilon:.3g}")
+        print(f"posterior written to {calibration.posterior_path}:")
+        print(posterior.summary().to_string(index=False), flush=True)
+        bars.append(tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet))
+        _raise_if_interrupted()
+
     try:
         with _terminate_as_interrupt():
-            result = calibrate(reports, priors, database, population=args.population,
-                               generations=args.generations, jobs=args.jobs, scheduler=args.scheduler,
-                               resume=args.resume, scale=args.scale, max_simulations=args.max_simulations,
-                               max_minutes=args.max_minutes, on_generation=on_generation)
+            outcome = calibration.run(on_generation, on_posterior, lambda done: bars[-1].update(done))
             _raise_if_interrupted()
     except KeyboardInterrupt as interruption:
-        bar.close()
-        print(f"labor-stocks: {'terminated' if isinstance(interruption, Terminated) else 'interrupted'}; "
-              f"finished generations are kept in {database}: continue with --resume", file=sys.stderr)
+        bars[-1].close()
+        word = "terminated" if isinstance(interruption, Terminated) else "interrupted"
+        if len(bars) > 1:
+            print(f"labor-stocks: {word}; the posterior is written to {calibration.posterior_path}, the fit is not "
+                  f"(labor-stocks fit --posterior {calibration.posterior_path} makes it)", file=sys.stderr)
+        else:
+            print(f"labor-stocks: {word}; finished generations are kept in {database}: continue with --resume",
+                  file=sys.stderr)
         return 143 if isinstance(interruption, Terminated) else 130
-    bar.close()
-    posterior_path = out / "posterior.csv"
-    save_posterior(result, posterior_path)
-    reason = {"generations": "all generations done", "simulations": "simulation budget spent",
-              "time": "time budget reached"}[result.stopped_by]
-    print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
-          f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
-          f"final epsilon {result.epsilon:.3g}")
-    posterior = load_posterior(posterior_path)
-    print(f"posterior written to {posterior_path}:")
-    print(posterior.summary().to_string(index=False))
-    fit_bar = tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet)
-    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=fit_bar.update)
-    fit_bar.close()
-    write_fit(table, out / "fit.csv")
-    plot_fit(table, out / "fit.png", f"Fit at full scale, {args.draws} posterior draws "
-                                     f"(calibrated at one agent per {args.scale} workers)")
+    bars[-1].close()
+    table = outcome.fit
     print(print_table(table))
-    print(f"fit written to {out / 'fit.csv'} and {out / 'fit.png'}; "
+    print(f"fit written to {outcome.fit_path} and {outcome.plot_path}; "
           f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval")
     return 0
 

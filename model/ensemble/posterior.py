@@ -22,6 +22,8 @@ from ..errors import InputError
 from ..world.parameters import Parameters
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
+NO_POSTERIOR = "none (default parameters)"
+"""How runs and fits name the absence of a posterior."""
 _NUMERIC = {f.name: type(getattr(Parameters(), f.name)) for f in fields(Parameters)}
 
 
