@@ -226,7 +226,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     def on_posterior(result, posterior) -> None:
         bars[-1].close()
         reason = {"generations": "all generations done", "simulations": "simulation budget spent",
-                  "time": "time budget reached"}[result.stopped_by]
+                  "time": "time budget reached",
+                  "collapse": f"the particles collapsed onto too few points; a --population above "
+                              f"{args.population} keeps them spread"}[result.stopped_by]
         print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
               f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
               f"final epsilon {result.epsilon:.3g}")
@@ -283,13 +285,15 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _add_calibration_commands(commands) -> None:
+    from .calibration.abc import MAX_GENERATIONS, MAX_POPULATION
+
     calibrate = commands.add_parser("calibrate", help="fit the priors to the reports with ABC-SMC (pyabc)")
     calibrate.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE",
                            help="report ledgers (default calibration/reports.csv)")
     calibrate.add_argument("--priors", default="calibration/priors.toml", help="priors (default calibration/priors.toml)")
-    calibrate.add_argument("--population", type=_count(2), default=DEFAULT_POPULATION,
+    calibrate.add_argument("--population", type=_count(2, MAX_POPULATION), default=DEFAULT_POPULATION,
                            help=f"particles per generation (default {DEFAULT_POPULATION})")
-    calibrate.add_argument("--generations", type=_count(1), default=DEFAULT_GENERATIONS,
+    calibrate.add_argument("--generations", type=_count(1, MAX_GENERATIONS), default=DEFAULT_GENERATIONS,
                            help=f"generations in all, resumed ones included (default {DEFAULT_GENERATIONS})")
     calibrate.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
     calibrate.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://host:8786")
@@ -302,8 +306,9 @@ def _add_calibration_commands(commands) -> None:
                            help=f"do not start a generation that would end after this (default {DEFAULT_MAX_MINUTES})")
     calibrate.add_argument("--scale", type=_count(1), default=CALIBRATION_SCALE,
                            help=f"workers per agent while calibrating (default {CALIBRATION_SCALE}; the fit is at 1)")
-    calibrate.add_argument("--draws", type=_count(1), default=40, help="posterior draws for the fit (default 40)")
-    calibrate.add_argument("--seed", type=int, default=0, help="seed of the fit's draws (default 0)")
+    calibrate.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40,
+                           help="posterior draws for the fit (default 40)")
+    calibrate.add_argument("--seed", type=_count(0), default=0, help="seed of the fit's draws (default 0)")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
     calibrate.set_defaults(handler=_calibrate)
 
@@ -311,9 +316,9 @@ def _add_calibration_commands(commands) -> None:
     fit.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE")
     fit.add_argument("--posterior", help="parameter sets, or none (default calibration/posterior.csv when it exists)")
     fit.add_argument("--out", default="calibration/fit.csv", help="the table (a PNG is written beside it)")
-    fit.add_argument("--draws", type=_count(1), default=40, help="posterior draws (default 40)")
+    fit.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40, help="posterior draws (default 40)")
     fit.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--seed", type=_count(0), default=0, help="seed of the draws (default 0)")
     fit.add_argument("--quiet", action="store_true")
     fit.set_defaults(handler=_fit)
 
@@ -401,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labor-stocks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     simulate = commands.add_parser("simulate", help="one replicate of the shared history, stocks per year")
-    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     simulate.add_argument("--end", default="2030-12-31", help="last day, YYYY-MM-DD (default 2030-12-31)")
     simulate.set_defaults(handler=_simulate)
 

@@ -41,6 +41,9 @@ CALIBRATION_SCALE = 10
 """Workers per agent during calibration (the fit is checked at full scale)."""
 
 DEFAULT_POPULATION = 300
+MAX_POPULATION = 100_000
+MAX_GENERATIONS = 1_000
+"""Guards against typos (a zero too many): far beyond what any calibration of this model needs."""
 DEFAULT_GENERATIONS = 10
 DEFAULT_MAX_SIMULATIONS = 8000
 DEFAULT_MAX_MINUTES = 9.5
@@ -110,7 +113,8 @@ class CalibrationResult:
     database: Path
     run_id: int
     stopped_by: str = "generations"
-    """What ended it: "generations", "simulations" or "time" (the budget)."""
+    """What ended it: "generations", "simulations" or "time" (the budget), or "collapse": the next
+    generation's particles fell onto too few points for pyabc to go on (a population too small)."""
 
 
 def check_database(database: Path, resume: bool, key: str | None = None) -> int | None:
@@ -219,9 +223,16 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
             began = dt.datetime.now()
             abc = smc()
             abc.load(url, run_id)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
-                history = abc.run(max_nr_populations=1)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
+                    history = abc.run(max_nr_populations=1)
+            except (AssertionError, np.linalg.LinAlgError) as error:
+                if history.max_t < 0:
+                    raise InputError(f"the first generation of {population} particles failed in pyabc ({error}); "
+                                     "calibrate with a larger --population") from None
+                stop = "collapse"  # pyabc's weights or kernel degenerate: the finished generations stand
+                break
             last_seconds = (dt.datetime.now() - began).total_seconds()
             if on_generation is not None:
                 populations = history.get_all_populations()

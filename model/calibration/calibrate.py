@@ -72,7 +72,8 @@ class Calibration:
                                    ("scale", scale, 1), ("draws", draws, 1), ("seed", seed, 0),
                                    ("max_simulations", max_simulations, 1)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
-                raise InputError(f"--{name.replace('_', '-')}: must be a whole number of at least {least}, got {value!r}")
+                raise InputError(f"--{name.replace('_', '-')}: must be a whole number of at least {least}, "
+                                 f"got {value!r}")
         if max_minutes is not None and not (isinstance(max_minutes, (int, float)) and max_minutes > 0):
             raise InputError(f"--max-minutes: must be positive, got {max_minutes}")
         observations(reports)

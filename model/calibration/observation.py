@@ -111,7 +111,7 @@ def report_end(reports: list[Report]) -> dt.date:
 
 
 def reports_scenario(reports: list[Report], scale: int = 1) -> Scenario:
-    """The run the reports are compared with: the shared history up to the last report, one agent per `scale` workers."""
+    """The run the reports are compared with: the shared history up to the last report, at `scale` workers per agent."""
     end = report_end(reports)
     return Scenario(name="reports", description="the shared history, up to the last report", start=HISTORY_START,
                     end=end, replicates=1, seed=0, output_freq="day", parameters={"scale": int(scale)},

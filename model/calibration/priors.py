@@ -106,9 +106,9 @@ def check_scale(scale: int, priors: list[Prior], where: str = "--scale") -> None
     """
     defaults = Parameters()
     lows = {p.name: p.low for p in priors}
-    for name, what in SCALE_BOUNDS.items():
-        least = lows.get(name, getattr(defaults, name))
-        if scale > least:
-            source = "the prior's low end" if name in lows else "the default"
-            raise InputError(f"{where}: one agent per {scale:,} workers leaves {what} ({least:,.0f} workers, "
-                             f"{source}) without an agent; use at most {math.floor(least):,}")
+    bounds = {name: lows.get(name, getattr(defaults, name)) for name in SCALE_BOUNDS}
+    name = min(bounds, key=bounds.get)
+    if scale > bounds[name]:
+        source = "the prior's low end" if name in lows else "its default"
+        raise InputError(f"{where}: one agent per {scale:,} workers leaves {SCALE_BOUNDS[name]} ({bounds[name]:,.0f} "
+                         f"workers, {source}) without an agent; use at most {math.floor(bounds[name]):,}")

@@ -46,7 +46,8 @@ def replicate(scenario: Scenario, index: int, seed: int, drawn: dict[str, Any] |
     return Replicate(index, seed, drawn, scenario.parameters_for(base))
 
 
-def plan_replicates(scenario: Scenario, replicates: int, seed: int, posterior: Posterior | None = None) -> list[Replicate]:
+def plan_replicates(scenario: Scenario, replicates: int, seed: int,
+                    posterior: Posterior | None = None) -> list[Replicate]:
     """Seeds, posterior draws and parameters of replicates 0 .. replicates-1 of `scenario` run with `seed`."""
     source = f"{posterior.path}: particle" if posterior is not None else ""
     return [replicate(scenario, index, simulation_seed, posterior.draw(seed, index) if posterior is not None else None,
