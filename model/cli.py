@@ -198,64 +198,63 @@ def _calibrate(args: argparse.Namespace) -> int:
     """ABC-SMC on the reports; writes the posterior, then the fit at full scale."""
     from tqdm import tqdm
 
-    from .calibration.abc import calibrate, load_priors, save_posterior
-    from .calibration.fit import fit_table, plot_fit, print_table, write_fit
-    from .ensemble.posterior import load_posterior
+    from .calibration.calibrate import Calibration
+    from .calibration.fit import print_table
+    from .calibration.priors import load_priors
 
-    if not args.max_minutes > 0:
-        raise InputError(f"--max-minutes: must be positive, got {args.max_minutes}")
-    reports = _load_all_reports(args.reports)
-    priors = load_priors(args.priors)
-    out = Path(args.out)
-    if not out.is_dir():
-        raise InputError(f"--out: not a folder: {out}")
-    database = Path(args.database) if args.database else out / "calibration.db"
+    calibration = Calibration(_load_all_reports(args.reports), load_priors(args.priors), args.out,
+                              database=args.database, population=args.population, generations=args.generations,
+                              jobs=args.jobs, scheduler=args.scheduler, resume=args.resume, scale=args.scale,
+                              max_simulations=args.max_simulations, max_minutes=args.max_minutes,
+                              draws=args.draws, seed=args.seed)
+    database = calibration.database
     quiet = args.quiet or not sys.stderr.isatty()
-    print(f"calibrating {len(priors)} parameters against {len(reports)} reports "
+    print(f"calibrating {len(calibration.priors)} parameters against {len(calibration.reports)} reports "
           f"({', '.join(args.reports)}); one agent per {args.scale} workers; database {database}",
           file=sys.stderr)
-    bar = tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)
+    bars = [tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)]
 
     def on_generation(t: int, epsilon: float, simulations: int) -> None:
-        bar.n = t + 1
-        bar.set_postfix(epsilon=f"{epsilon:.3g}", simulations=simulations)
-        bar.refresh()
+        bars[-1].n = t + 1
+        bars[-1].set_postfix(epsilon=f"{epsilon:.3g}", simulations=simulations)
+        bars[-1].refresh()
         if quiet:
             print(f"generation {t + 1}/{args.generations}: epsilon {epsilon:.3g}, {simulations} simulations",
                   file=sys.stderr)
         _raise_if_interrupted()
 
+    def on_posterior(result, posterior) -> None:
+        bars[-1].close()
+        reason = {"generations": "all generations done", "simulations": "simulation budget spent",
+                  "time": "time budget reached",
+                  "collapse": f"the particles collapsed onto too few points; a --population above "
+                              f"{args.population} keeps them spread"}[result.stopped_by]
+        print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
+              f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
+              f"final epsilon {result.epsilon:.3g}")
+        print(f"posterior written to {calibration.posterior_path}:")
+        print(posterior.summary().to_string(index=False), flush=True)
+        bars.append(tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet))
+        _raise_if_interrupted()
+
     try:
         with _terminate_as_interrupt():
-            result = calibrate(reports, priors, database, population=args.population,
-                               generations=args.generations, jobs=args.jobs, scheduler=args.scheduler,
-                               resume=args.resume, scale=args.scale, max_simulations=args.max_simulations,
-                               max_minutes=args.max_minutes, on_generation=on_generation)
+            outcome = calibration.run(on_generation, on_posterior, lambda done: bars[-1].update(done))
             _raise_if_interrupted()
     except KeyboardInterrupt as interruption:
-        bar.close()
-        print(f"labor-stocks: {'terminated' if isinstance(interruption, Terminated) else 'interrupted'}; "
-              f"finished generations are kept in {database}: continue with --resume", file=sys.stderr)
+        bars[-1].close()
+        word = "terminated" if isinstance(interruption, Terminated) else "interrupted"
+        if len(bars) > 1:
+            print(f"labor-stocks: {word}; the posterior is written to {calibration.posterior_path}, the fit is not "
+                  f"(labor-stocks fit --posterior {calibration.posterior_path} makes it)", file=sys.stderr)
+        else:
+            print(f"labor-stocks: {word}; finished generations are kept in {database}: continue with --resume",
+                  file=sys.stderr)
         return 143 if isinstance(interruption, Terminated) else 130
-    bar.close()
-    posterior_path = out / "posterior.csv"
-    save_posterior(result, posterior_path)
-    reason = {"generations": "all generations done", "simulations": "simulation budget spent",
-              "time": "time budget reached"}[result.stopped_by]
-    print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
-          f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
-          f"final epsilon {result.epsilon:.3g}")
-    posterior = load_posterior(posterior_path)
-    print(f"posterior written to {posterior_path}:")
-    print(posterior.summary().to_string(index=False))
-    fit_bar = tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet)
-    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=fit_bar.update)
-    fit_bar.close()
-    write_fit(table, out / "fit.csv")
-    plot_fit(table, out / "fit.png", f"Fit at full scale, {args.draws} posterior draws "
-                                     f"(calibrated at one agent per {args.scale} workers)")
+    bars[-1].close()
+    table = outcome.fit
     print(print_table(table))
-    print(f"fit written to {out / 'fit.csv'} and {out / 'fit.png'}; "
+    print(f"fit written to {outcome.fit_path} and {outcome.plot_path}; "
           f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval")
     return 0
 
@@ -286,13 +285,15 @@ def _fit(args: argparse.Namespace) -> int:
 
 
 def _add_calibration_commands(commands) -> None:
+    from .calibration.abc import MAX_GENERATIONS, MAX_POPULATION
+
     calibrate = commands.add_parser("calibrate", help="fit the priors to the reports with ABC-SMC (pyabc)")
     calibrate.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE",
                            help="report ledgers (default calibration/reports.csv)")
     calibrate.add_argument("--priors", default="calibration/priors.toml", help="priors (default calibration/priors.toml)")
-    calibrate.add_argument("--population", type=_count(2), default=DEFAULT_POPULATION,
+    calibrate.add_argument("--population", type=_count(2, MAX_POPULATION), default=DEFAULT_POPULATION,
                            help=f"particles per generation (default {DEFAULT_POPULATION})")
-    calibrate.add_argument("--generations", type=_count(1), default=DEFAULT_GENERATIONS,
+    calibrate.add_argument("--generations", type=_count(1, MAX_GENERATIONS), default=DEFAULT_GENERATIONS,
                            help=f"generations in all, resumed ones included (default {DEFAULT_GENERATIONS})")
     calibrate.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
     calibrate.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://host:8786")
@@ -305,8 +306,9 @@ def _add_calibration_commands(commands) -> None:
                            help=f"do not start a generation that would end after this (default {DEFAULT_MAX_MINUTES})")
     calibrate.add_argument("--scale", type=_count(1), default=CALIBRATION_SCALE,
                            help=f"workers per agent while calibrating (default {CALIBRATION_SCALE}; the fit is at 1)")
-    calibrate.add_argument("--draws", type=_count(1), default=40, help="posterior draws for the fit (default 40)")
-    calibrate.add_argument("--seed", type=int, default=0, help="seed of the fit's draws (default 0)")
+    calibrate.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40,
+                           help="posterior draws for the fit (default 40)")
+    calibrate.add_argument("--seed", type=_count(0), default=0, help="seed of the fit's draws (default 0)")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
     calibrate.set_defaults(handler=_calibrate)
 
@@ -314,9 +316,9 @@ def _add_calibration_commands(commands) -> None:
     fit.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE")
     fit.add_argument("--posterior", help="parameter sets, or none (default calibration/posterior.csv when it exists)")
     fit.add_argument("--out", default="calibration/fit.csv", help="the table (a PNG is written beside it)")
-    fit.add_argument("--draws", type=_count(1), default=40, help="posterior draws (default 40)")
+    fit.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40, help="posterior draws (default 40)")
     fit.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
-    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--seed", type=_count(0), default=0, help="seed of the draws (default 0)")
     fit.add_argument("--quiet", action="store_true")
     fit.set_defaults(handler=_fit)
 
@@ -404,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labor-stocks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     simulate = commands.add_parser("simulate", help="one replicate of the shared history, stocks per year")
-    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument("--seed", type=_count(0), default=0, help="random seed (default 0)")
     simulate.add_argument("--end", default="2030-12-31", help="last day, YYYY-MM-DD (default 2030-12-31)")
     simulate.set_defaults(handler=_simulate)
 

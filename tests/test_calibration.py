@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labor_stocks.calibration.abc import calibrate, load_priors
+from labor_stocks.calibration.abc import calibrate
+from labor_stocks.calibration.priors import load_priors
 from labor_stocks.calibration.reports import REPORT_COLUMNS, load_reports, parse_reports
 
 from .conftest import stored_generations

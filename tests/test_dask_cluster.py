@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labor_stocks.calibration.abc import load_priors
+from labor_stocks.calibration.priors import load_priors
 
 from .test_scenario import write
 

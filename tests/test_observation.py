@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from labor_stocks.calibration.abc import load_priors
+from labor_stocks.calibration.priors import load_priors
 from labor_stocks.errors import InputError
 from labor_stocks.calibration.observation import OFFSET, SIGMA, Observation, distance
 from labor_stocks.ensemble.posterior import load_posterior

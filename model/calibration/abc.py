@@ -18,10 +18,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import os
-import signal
-import tomllib
+import sqlite3
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,121 +28,47 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from ..ensemble.runner import simulate
-from ..errors import InputError
-from ..calibration.observation import Observation, distance, observations
-from ..world.parameters import Parameters, with_overrides
+from ..ensemble.plan import replicate
 from ..ensemble.posterior import integer_safe, write_posterior
-from ..calibration.reports import Report
+from ..ensemble.processes import quiet_worker
+from ..ensemble.runner import run_replicate
+from ..errors import InputError
+from .observation import Counterparts, Observation, distance, observations, reports_scenario
+from .priors import Prior, check_scale
+from .reports import Report
 
 CALIBRATION_SCALE = 10
 """Workers per agent during calibration (the fit is checked at full scale)."""
 
 DEFAULT_POPULATION = 300
+MAX_POPULATION = 100_000
+MAX_GENERATIONS = 1_000
+"""Guards against typos (a zero too many): far beyond what any calibration of this model needs."""
 DEFAULT_GENERATIONS = 10
 DEFAULT_MAX_SIMULATIONS = 8000
 DEFAULT_MAX_MINUTES = 9.5
 """The default budget (SPEC: at least 5,000 simulations in at most 10 minutes on two cores):
 generations continue until 10 are stored, 8,000 simulations are spent, or the next generation
 would likely end after 9.5 minutes, whichever comes first."""
-DISTRIBUTIONS = ("uniform", "loguniform")
-
-
-@dataclass(frozen=True)
-class Prior:
-    """A calibrated parameter: its prior distribution, range and the reason for it."""
-
-    name: str
-    distribution: str
-    low: float
-    high: float
-    reason: str
-
-    def pyabc_rv(self) -> Any:
-        import pyabc
-
-        if self.distribution == "uniform":
-            return pyabc.RV("uniform", self.low, self.high - self.low)
-        return pyabc.RV("loguniform", self.low, self.high)
-
-
-def load_priors(path: str | os.PathLike[str]) -> list[Prior]:
-    """Read and check the priors file; one InputError naming the file and key on any problem."""
-    path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            table = tomllib.load(handle)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such priors file") from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{path}: cannot read the priors: {error}") from None
-    known = Parameters()
-    priors = []
-    for name, spec in table.items():
-        where = f"{path}: key {name}"
-        if not hasattr(known, name) or isinstance(getattr(known, name), dict):
-            raise InputError(f"{where}: not a numeric parameter of the model")
-        if not isinstance(spec, dict):
-            raise InputError(f"{where}: must be a table with distribution, low, high, reason")
-        unknown = set(spec) - {"distribution", "low", "high", "reason"}
-        if unknown:
-            raise InputError(f"{where}: unknown key {sorted(unknown)[0]!r}")
-        if spec.get("distribution") not in DISTRIBUTIONS:
-            raise InputError(f"{where}.distribution: must be one of {', '.join(DISTRIBUTIONS)}")
-        low, high = spec.get("low"), spec.get("high")
-        for key, value in (("low", low), ("high", high)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InputError(f"{where}.{key}: must be a number")
-        if not low < high or (spec["distribution"] == "loguniform" and low <= 0):
-            raise InputError(f"{where}: need 0 <= low < high (low > 0 for loguniform), got {low}, {high}")
-        if not isinstance(spec.get("reason"), str) or not spec["reason"].strip():
-            raise InputError(f"{where}.reason: say why this range (an article or an argument)")
-        priors.append(Prior(name, spec["distribution"], float(low), float(high), spec["reason"]))
-    if not priors:
-        raise InputError(f"{path}: no parameters to calibrate")
-    return priors
-
-
-def report_end(reports: list[Report]) -> dt.date:
-    """The last day any report covers: simulations need not run further."""
-    return max(r.period_end for r in reports)
-
-
-def _leave_ctrl_c_to_the_main_process() -> None:
-    """In a sampler's worker process: ignore SIGINT and let SIGTERM end it without a word.
-
-    Ctrl-C in a terminal reaches every process of the group, and pyabc's forked workers
-    inherit the command line's SIGTERM handler: either would make each print a traceback when
-    the main process stops them (with SIGTERM) on its way out.
-    """
-    try:
-        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    except ValueError:  # a thread (a Dask worker's): not ours to change
-        pass
-
-
 class ReportSimulator:
     """What pyabc calls for a parameter set: a run's value for every report, by report id.
 
     A plain class (not a closure) so that it pickles to local processes and Dask workers.
+    The particle and the seed (from numpy's generator, which pyabc seeds in each of its
+    processes) become a replicate by the ensembles' recipe (`labor_stocks.ensemble.plan`).
     """
 
     def __init__(self, reports: list[Report], scale: int = CALIBRATION_SCALE) -> None:
-        self.end = report_end(reports)
-        self.observed = observations(reports)
-        self.scale = scale
+        self.scenario = reports_scenario(reports, scale)
+        self.counterparts = Counterparts(tuple(observations(reports)))
         self.main_process = os.getpid()
 
     def __call__(self, parameters: dict[str, float]) -> dict[str, float]:
         if os.getpid() != self.main_process:
-            _leave_ctrl_c_to_the_main_process()
-        overrides = integer_safe(dict(parameters))
-        overrides["scale"] = self.scale
-        seed = int(np.random.randint(0, 2**31 - 1))  # pyabc seeds each worker process
-        series = simulate(with_overrides(overrides, "calibration"), None, self.end, seed, crossings=True)
-        return {o.report.id: o.simulate(series) for o in self.observed}
+            quiet_worker()  # in a sampler's process: Ctrl-C and SIGTERM are the main process's to handle
+        seed = int(np.random.randint(0, 2**31 - 1))
+        plan = replicate(self.scenario, 0, seed, integer_safe(dict(parameters)), "calibration")
+        return run_replicate(self.scenario, plan, self.counterparts, crossings=True).value
 
 
 class ReportDistance:
@@ -189,7 +113,60 @@ class CalibrationResult:
     database: Path
     run_id: int
     stopped_by: str = "generations"
-    """What ended it: "generations", "simulations" or "time" (the budget)."""
+    """What ended it: "generations", "simulations" or "time" (the budget), or "collapse": the next
+    generation's particles fell onto too few points for pyabc to go on (a population too small)."""
+
+
+def check_database(database: Path, resume: bool, key: str | None = None) -> int | None:
+    """Refuse a database that a calibration cannot use, before any simulation; the run to resume, or None.
+
+    A new calibration adds a run to an existing pyabc database (or creates one); it never
+    writes into a file that is not one. `--resume` needs the newest run to have been made with
+    the same reports, priors and scale (`key`, from `fingerprint`).
+    """
+    if database.is_dir():
+        raise InputError(f"{database}: a folder, not a calibration database")
+    if not database.parent.is_dir():
+        raise InputError(f"{database}: no such folder {database.parent}")
+    if not database.exists():
+        if resume:
+            raise InputError(f"{database}: nothing to resume (no calibration database); run without --resume")
+        return None
+    tables = _tables(database)
+    if tables and "abc_smc" not in tables:
+        raise InputError(f"{database}: not a calibration database (an SQLite file without pyabc's tables); "
+                         "give another --database")
+    if not resume:
+        return None
+    import pyabc
+
+    runs = pyabc.History(f"sqlite:///{database}").all_runs() if tables else []
+    if not runs:
+        raise InputError(f"{database}: nothing to resume (no run in the database)")
+    run_id = int(runs[-1].id)
+    if key is not None and _run_key(pyabc.History(f"sqlite:///{database}", _id=run_id)) != key:
+        raise InputError(f"{database}: run {run_id} was made with other reports, priors or scale; "
+                         "start a new calibration without --resume")
+    return run_id
+
+
+def _tables(database: Path) -> set[str]:
+    """The tables of the SQLite file `database`, read without writing; a damaged file is one InputError."""
+    try:
+        connection = sqlite3.connect(database.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error as error:
+        raise InputError(f"{database}: cannot open the calibration database ({error})") from None
+    try:
+        check = connection.execute("PRAGMA quick_check").fetchone()
+        if check is None or check[0] != "ok":
+            raise InputError(f"{database}: the calibration database is damaged ({check[0] if check else 'no answer'}); "
+                             "move it away, or give another --database")
+        return {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise InputError(f"{database}: not a calibration database, or a damaged one ({error}); "
+                         "move it away, or give another --database") from None
+    finally:
+        connection.close()
 
 
 def calibrate(reports: list[Report], priors: list[Prior], database: Path, population: int = DEFAULT_POPULATION,
@@ -204,34 +181,32 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
     pace of the last one, it would end after `max_minutes`. `on_generation(t, epsilon,
     total_simulations)` is called after each finished generation (the command line draws its
     progress bar with it). With `resume`, the newest run in `database` continues if it was
-    made with the same reports, priors and scale.
+    made with the same reports, priors and scale. Everything that can be checked (the reports,
+    the scale, the database) is checked before the first simulation.
     """
     import pyabc
+    from sqlalchemy.exc import SQLAlchemyError
 
+    database = Path(database)
+    start = dt.datetime.now()
+    check_scale(scale, priors)
+    key = fingerprint(reports, priors, scale)
+    simulator, metric = ReportSimulator(reports, scale), ReportDistance(reports)
+    resumed = check_database(database, resume, key)
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("Sampler").setLevel(logging.WARNING)
-    start = dt.datetime.now()
     prior = pyabc.Distribution(**{p.name: p.pyabc_rv() for p in priors})
-    key = fingerprint(reports, priors, scale)
-    simulator, metric, sampler = ReportSimulator(reports, scale), ReportDistance(reports), _sampler(jobs, scheduler)
+    sampler = _sampler(jobs, scheduler)
     try:
         def smc() -> Any:
             return pyabc.ABCSMC(simulator, prior, metric, population_size=population, sampler=sampler)
 
         url = f"sqlite:///{database}"
-        if resume:
-            if not database.exists():
-                raise InputError(f"{database}: nothing to resume (no calibration database); run without --resume")
-            runs = pyabc.History(url).all_runs()
-            if not runs:
-                raise InputError(f"{database}: nothing to resume (no run in the database)")
-            run_id = int(runs[-1].id)
+        if resumed is not None:
+            run_id = resumed
             history = smc().load(url, run_id)
-            if _run_key(history) != key:
-                raise InputError(f"{database}: run {run_id} was made with other reports, priors or scale; "
-                                 "start a new calibration without --resume")
         else:
-            history = smc().new(url, {o.report.id: 0.0 for o in observations(reports)}, meta_info={"key": key})
+            history = smc().new(url, {o.report.id: 0.0 for o in metric.observed}, meta_info={"key": key})
             run_id = int(history.id)
         # One generation at a time, each continuing from the database exactly as `--resume` does
         # after an interruption, so that progress can be shown and nothing finished is lost.
@@ -248,9 +223,16 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
             began = dt.datetime.now()
             abc = smc()
             abc.load(url, run_id)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
-                history = abc.run(max_nr_populations=1)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)  # pyabc's covariance notes on a tight population
+                    history = abc.run(max_nr_populations=1)
+            except (AssertionError, np.linalg.LinAlgError) as error:
+                if history.max_t < 0:
+                    raise InputError(f"the first generation of {population} particles failed in pyabc ({error}); "
+                                     "calibrate with a larger --population") from None
+                stop = "collapse"  # pyabc's weights or kernel degenerate: the finished generations stand
+                break
             last_seconds = (dt.datetime.now() - began).total_seconds()
             if on_generation is not None:
                 populations = history.get_all_populations()
@@ -262,6 +244,9 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
         return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
                                  int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
                                  (dt.datetime.now() - start).total_seconds(), database, run_id, stop)
+    except SQLAlchemyError as error:
+        raise InputError(f"{database}: cannot use the calibration database "
+                         f"({str(error.orig if getattr(error, 'orig', None) else error).splitlines()[0]})") from None
     finally:
         client = getattr(sampler, "client", None)  # our connection to a Dask scheduler, if any
         if client is not None:

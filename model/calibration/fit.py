@@ -1,70 +1,51 @@
 """The fit: each report beside what the calibrated model says, as a table and a plot.
 
-For every report the model is run with parameter sets drawn from the posterior (at full
-scale, every worker an agent, whatever scale the calibration used), and the report's
-simulated counterpart (`observation.py`) is summarised by its median and 90% interval. A
-report is `inside` when what it says (a point, or a range) meets that interval; `z` is the
-standardized error of the median (0 inside a reported range).
+The fit is an ensemble (`labor_stocks.ensemble`) of the run the reports are compared with
+(the shared history up to the last report, `observation.reports_scenario`), at full scale,
+every worker an agent, whatever scale the calibration used: draw i is the ensemble's
+replicate i (its seed and posterior draw from `labor_stocks.ensemble.plan`), and it runs
+here, in local processes or on a Dask cluster like any ensemble. Each report's simulated
+counterpart (`observation.py`) is summarised by its median and 90% interval. A report is
+`inside` when what it says (a point, or a range) meets that interval; `z` is the
+standardized error of the median (0 inside a reported range). The `posterior` column names
+the parameter sets drawn from.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from ..calibration.abc import report_end
-from ..ensemble.runner import simulate
-from ..ensemble.runner import born_ignoring_ctrl_c, quiet_worker
-from ..calibration.observation import Observation, observations
-from ..world.parameters import with_overrides
-from ..ensemble.posterior import Posterior
-from ..calibration.reports import Report
+from ..ensemble.plan import plan_replicates
+from ..ensemble.posterior import NO_POSTERIOR, Posterior
+from ..ensemble.runner import run_ensemble
+from .observation import Counterparts, observations, reports_scenario
+from .reports import Report
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
-               "median", "p05", "p95", "inside", "z", "source")
-
-
-def _draw_values(task: tuple[dict, int, list[Observation], object]) -> list[float]:
-    """One posterior draw: run the model and read every report's counterpart (a process-pool task)."""
-    overrides, seed, observed, end = task
-    series = simulate(with_overrides(overrides, "posterior"), None, end, seed, crossings=True)
-    return [o.simulate(series) for o in observed]
+               "median", "p05", "p95", "inside", "z", "source", "posterior")
 
 
 def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 40, seed: int = 0, jobs: int = 1,
-              scale: int = 1, progress: Callable[[int], None] | None = None) -> pd.DataFrame:
-    """One row per report: what it says and what the model says (median, 90% interval), inside, z."""
+              scale: int = 1, progress: Callable[[int], None] | None = None,
+              scheduler: str | None = None) -> pd.DataFrame:
+    """One row per report: what it says and what the model says (median, 90% interval), inside, z.
+
+    `draws` replicates with `seed`, in `jobs` local processes or on the Dask scheduler at
+    `scheduler`; `progress(1)` is called as each draw arrives.
+    """
     observed = observations(reports)
-    end = report_end(reports)
-    seeds = [int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(draws)]
-    tasks = []
-    for i in range(draws):
-        overrides = posterior.draw(seed, i) if posterior is not None else {}
-        overrides["scale"] = scale
-        tasks.append((overrides, seeds[i], observed, end))
-    values = np.zeros((draws, len(observed)))
-    if jobs > 1:
-        pool = ProcessPoolExecutor(max_workers=jobs, initializer=quiet_worker)
-        try:
-            with born_ignoring_ctrl_c():  # Ctrl-C is the main process's to handle (see labor_stocks.ensemble.runner)
-                rows = pool.map(_draw_values, tasks)
-            for i, row in enumerate(rows):
-                values[i] = row
-                if progress:
-                    progress(1)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)  # after Ctrl-C: the draws not started are dropped
-    else:
-        for i, task in enumerate(tasks):
-            values[i] = _draw_values(task)
-            if progress:
-                progress(1)
+    scenario = reports_scenario(reports, scale)
+    plans = plan_replicates(scenario, draws, seed, posterior)
+    outcomes = run_ensemble(scenario, plans, Counterparts(tuple(observed)), jobs=jobs, scheduler=scheduler,
+                            crossings=True, on_outcome=(lambda _: progress(1)) if progress else None)
+    values = np.array([[outcome.value[o.report.id] for o in observed] for outcome in outcomes])
+    used = posterior.path if posterior is not None else NO_POSTERIOR
     rows = []
     for j, o in enumerate(observed):
         report = o.report
@@ -77,6 +58,7 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
             "reported": report.value if report.value is not None else math.nan,
             "low": low, "high": high, "median": median, "p05": p05, "p95": p95,
             "inside": bool(low <= p95 and high >= p05), "z": o.z(float(median)), "source": report.source,
+            "posterior": used,
         })
     return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
 

@@ -21,18 +21,25 @@ SIGMA is how far (as a factor) a report of that confidence may be off at one sta
 error: about 15% for a UN panel figure (high), 35% for a named single source (medium), 80%
 for hearsay or a qualitative statement turned into a bound (low). OFFSET is 10 workers.
 The calibration distance is the root of the sum of z squared over the reports.
+
+The run that reports are compared with (`reports_scenario`) is the shared history from its
+first day to the last day any report covers. A report whose period starts before the
+history's first day (2017-01-01) has no counterpart: it is refused, never left out.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
+from ..scenarios.history import HISTORY_PATH, HISTORY_START, load_history
+from ..scenarios.scenario import Scenario
 from ..world.geography import CHINA, OVERSEAS
-from ..scenarios.history import HISTORY_START
-from ..calibration.reports import Report
+from .reports import Report
 
 SIGMA = {"high": math.log(1.15), "medium": math.log(1.35), "low": math.log(1.8)}
 """Log-scale standard error a report of each confidence is allowed."""
@@ -87,10 +94,38 @@ class Observation:
         return (math.log(simulated + OFFSET) - math.log(bound + OFFSET)) / SIGMA[self.report.confidence]
 
 
-def observations(reports: list[Report], last_day: int | None = None) -> list[Observation]:
-    """Observations for the reports whose period lies within the simulated days."""
-    out = [Observation.of(r) for r in reports]
-    return [o for o in out if o.first_day >= 0 and (last_day is None or o.last_day <= last_day)]
+def observations(reports: list[Report]) -> list[Observation]:
+    """Every report tied to the model's days; a report the model cannot simulate is one InputError naming it."""
+    for report in reports:
+        if report.period_start < HISTORY_START:
+            raise InputError(f"report {report.id}: its period starts on {report.period_start}, before the "
+                             f"model's first day ({HISTORY_START}); the model cannot say what it was")
+    return [Observation.of(r) for r in reports]
+
+
+def report_end(reports: list[Report]) -> dt.date:
+    """The last day any report covers: simulations need not run further."""
+    if not reports:
+        raise InputError("no reports to compare the model with")
+    return max(r.period_end for r in reports)
+
+
+def reports_scenario(reports: list[Report], scale: int = 1) -> Scenario:
+    """The run the reports are compared with: the shared history up to the last report, at `scale` workers per agent."""
+    end = report_end(reports)
+    return Scenario(name="reports", description="the shared history, up to the last report", start=HISTORY_START,
+                    end=end, replicates=1, seed=0, output_freq="day", parameters={"scale": int(scale)},
+                    events=tuple(load_history()), chain=(str(HISTORY_PATH),))
+
+
+@dataclass(frozen=True)
+class Counterparts:
+    """Every report's simulated counterpart from a run's daily series, by report id (an ensemble's reduce)."""
+
+    observed: tuple[Observation, ...]
+
+    def __call__(self, series: dict[str, dict[str, np.ndarray]]) -> dict[str, float]:
+        return {o.report.id: o.simulate(series) for o in self.observed}
 
 
 def distance(observed: list[Observation], simulated: dict[str, float]) -> float:

@@ -28,6 +28,7 @@ from datetime import date
 from pathlib import Path
 
 from ..errors import InputError
+from ..world.calendar import HISTORY_START
 from ..world.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
 
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -142,6 +143,9 @@ def _report(row: dict[str, str], first_row_of_id: dict[str, int]) -> Report:
     end = _date(row, "period_end")
     if end < start:
         raise _RowError("period_end", f"period ends ({end}) before it starts ({start})")
+    if start < HISTORY_START:
+        raise _RowError("period_start", f"period starts ({start}) before the model's first day ({HISTORY_START}): "
+                                        "the model cannot be compared with it")
     if end > published:
         raise _RowError("period_end", f"period ends ({end}) after the report was published ({published})")
     if not is_place(row["place"]):
@@ -204,8 +208,8 @@ def parse_reports(text: str, name: str) -> list[Report]:
     """Validate the ledger's text; `name` is the file name used in error messages.
 
     Rules: the header is exactly REPORT_COLUMNS; every row has that many fields; ids are
-    unique slugs; source and quote are given; dates are YYYY-MM-DD with period_start <=
-    period_end <= published; a stock is one day, in workers; place, kind, unit and
+    unique slugs; source and quote are given; dates are YYYY-MM-DD with 2017-01-01 (the
+    model's first day) <= period_start <= period_end <= published; a stock is one day, in workers; place, kind, unit and
     confidence are known values; numbers are finite and non-negative; a row has a value or
     a bound, low <= high and the value lies inside [low, high]. A header with no rows is a
     valid, empty ledger.

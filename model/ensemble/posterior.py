@@ -6,6 +6,9 @@
 gets the same particle for a given seed, whatever the scenario, so that two scenarios run
 with the same seed are paired replicate by replicate (same parameters, same random
 streams) and their difference shows only what the scenarios change.
+
+A posterior file is checked whole when it is read: every particle, drawn or not, must be a
+parameter set the model accepts, so a bad row is found before any run and named.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..world.parameters import Parameters
+from ..world.parameters import Parameters, with_overrides
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
+NO_POSTERIOR = "none (default parameters)"
+"""How runs and fits name the absence of a posterior."""
 _NUMERIC = {f.name: type(getattr(Parameters(), f.name)) for f in fields(Parameters)}
 
 
@@ -75,6 +80,8 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
             raise InputError(f"{path}: column {shown}: not a parameter of the model")
         if column != "weight" and _NUMERIC[column] is dict:
             raise InputError(f"{path}: column {column}: a table parameter cannot be calibrated")
+        if column == "scale":
+            raise InputError(f"{path}: column scale: the workers per agent are not calibrated (runs are at full scale)")
         values = pd.to_numeric(table[column], errors="coerce")
         bad = values.isna() | ~np.isfinite(values.fillna(0))
         if bad.any():
@@ -84,6 +91,8 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
     if (weights < 0).any() or not math.isfinite(weights.sum()) or weights.sum() <= 0:
         raise InputError(f"{path}: column weight: weights must be non-negative and not all zero")
     particles = tuple(integer_safe(row) for row in table.to_dict("records"))
+    for number, particle in enumerate(particles, start=1):
+        with_overrides(particle, f"{path}: row {number}")
     return Posterior(str(path), particles, weights / weights.sum())
 
 

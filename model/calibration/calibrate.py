@@ -1,0 +1,122 @@
+"""A calibration from start to finish: ABC-SMC on the reports, the posterior file, the fit at full scale.
+
+`Calibration` is what `labor-stocks calibrate` calls, and what a notebook calls too:
+
+    from labor_stocks.calibration.calibrate import Calibration
+    from labor_stocks.calibration.priors import load_priors
+    from labor_stocks.calibration.reports import load_reports
+    calibration = Calibration(load_reports("calibration/reports.csv"), load_priors("calibration/priors.toml"),
+                              out="calibration", jobs=2)
+    outcome = calibration.run()
+    outcome.fit  # each report beside the model (as fit.csv)
+
+Making a `Calibration` checks everything that can be checked before the first simulation:
+the budget, the reports (one the model cannot simulate is refused by id), the scale against
+the priors, the output folder, the scheduler's address and the database (a damaged file,
+or with `resume` a newest run made from other inputs, is refused). `run` then calibrates
+(`abc.py`; the database keeps every finished generation, so an interrupted run continues
+with `resume`), writes `posterior.csv` into the output folder, reads it back (checked
+whole) and writes the fit of that posterior (`fit.csv`, `fit.png`, `fit.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from ..ensemble.posterior import Posterior, load_posterior
+from ..errors import InputError
+from .abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
+                  DEFAULT_POPULATION, CalibrationResult, calibrate, check_database, fingerprint, save_posterior)
+from .fit import fit_table, plot_fit, write_fit
+from .observation import observations, report_end
+from .priors import Prior, check_scale
+from .reports import Report
+
+DEFAULT_DRAWS = 40
+"""Posterior draws of the fit at full scale."""
+
+
+@dataclass
+class CalibrationOutcome:
+    """What a calibration wrote: the ABC result, the posterior as read back, and the fit."""
+
+    result: CalibrationResult
+    posterior: Posterior
+    posterior_path: Path
+    fit: pd.DataFrame
+    fit_path: Path
+    plot_path: Path
+
+
+class Calibration:
+    """A calibration of `priors` to `reports`, checked when made, done by `run`.
+
+    `out` is the folder of posterior.csv, fit.csv and fit.png; `database` the pyabc history
+    (default OUT/calibration.db). `population`, `generations`, `max_simulations` and
+    `max_minutes` are the ABC-SMC budget (see `abc.calibrate`), `scale` the workers per agent
+    while calibrating; `draws` and `seed` make the fit at full scale. `jobs` local processes,
+    or the Dask scheduler at `scheduler`, do both.
+    """
+
+    def __init__(self, reports: list[Report], priors: list[Prior], out: str | Path = "calibration",
+                 database: str | Path | None = None, population: int = DEFAULT_POPULATION,
+                 generations: int = DEFAULT_GENERATIONS, jobs: int = 1, scheduler: str | None = None,
+                 resume: bool = False, scale: int = CALIBRATION_SCALE,
+                 max_simulations: int | None = DEFAULT_MAX_SIMULATIONS,
+                 max_minutes: float | None = DEFAULT_MAX_MINUTES, draws: int = DEFAULT_DRAWS, seed: int = 0) -> None:
+        for name, value, least in (("population", population, 2), ("generations", generations, 1), ("jobs", jobs, 1),
+                                   ("scale", scale, 1), ("draws", draws, 1), ("seed", seed, 0),
+                                   ("max_simulations", max_simulations, 1)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < least):
+                raise InputError(f"--{name.replace('_', '-')}: must be a whole number of at least {least}, "
+                                 f"got {value!r}")
+        if max_minutes is not None and not (isinstance(max_minutes, (int, float)) and max_minutes > 0):
+            raise InputError(f"--max-minutes: must be positive, got {max_minutes}")
+        observations(reports)
+        report_end(reports)
+        check_scale(scale, priors)
+        self.out = Path(out)
+        if not self.out.is_dir():
+            raise InputError(f"--out: not a folder: {self.out}")
+        self.database = Path(database) if database is not None else self.out / "calibration.db"
+        if scheduler:
+            from ..ensemble.cluster import check_address
+
+            check_address(scheduler)
+        check_database(self.database, resume, fingerprint(reports, priors, scale))
+        self.reports, self.priors = list(reports), list(priors)
+        self.population, self.generations, self.resume = population, generations, resume
+        self.jobs, self.scheduler, self.scale = jobs, scheduler, scale
+        self.max_simulations = max_simulations
+        self.max_minutes = max_minutes
+        self.draws, self.seed = draws, seed
+        self.posterior_path = self.out / "posterior.csv"
+        self.fit_path, self.plot_path = self.out / "fit.csv", self.out / "fit.png"
+
+    def run(self, on_generation: Callable[[int, float, int], None] | None = None,
+            on_posterior: Callable[[CalibrationResult, Posterior], None] | None = None,
+            on_fit_draw: Callable[[int], None] | None = None) -> CalibrationOutcome:
+        """Calibrate, write the posterior, fit it; the callbacks report progress.
+
+        `on_generation(t, epsilon, simulations)` after each stored generation,
+        `on_posterior(result, posterior)` once posterior.csv is written (before the fit starts),
+        `on_fit_draw(1)` as each of the fit's draws arrives.
+        """
+        result = calibrate(self.reports, self.priors, self.database, population=self.population,
+                           generations=self.generations, jobs=self.jobs, scheduler=self.scheduler,
+                           resume=self.resume, scale=self.scale, max_simulations=self.max_simulations,
+                           max_minutes=self.max_minutes, on_generation=on_generation)
+        save_posterior(result, self.posterior_path)
+        posterior = load_posterior(self.posterior_path)
+        if on_posterior is not None:
+            on_posterior(result, posterior)
+        table = fit_table(self.reports, posterior, draws=self.draws, seed=self.seed, jobs=self.jobs,
+                          scheduler=self.scheduler, progress=on_fit_draw)
+        write_fit(table, self.fit_path)
+        plot_fit(table, self.plot_path, f"Fit at full scale, {self.draws} posterior draws "
+                                        f"(calibrated at one agent per {self.scale} workers)")
+        return CalibrationOutcome(result, posterior, self.posterior_path, table, self.fit_path, self.plot_path)
