@@ -200,6 +200,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     from .calibration.calibrate import Calibration
     from .calibration.fit import print_table
+    from .calibration.identifiability import format_identifiability
     from .calibration.priors import load_priors
 
     calibration = Calibration(_load_all_reports(args.reports), load_priors(args.priors), args.out,
@@ -234,7 +235,8 @@ def _calibrate(args: argparse.Namespace) -> int:
               f"final epsilon {result.epsilon:.3g}")
         print(f"posterior written to {calibration.posterior_path}:")
         print(posterior.summary().to_string(index=False), flush=True)
-        bars.append(tqdm(total=args.draws, desc="fit at full scale", unit="run", disable=quiet))
+        bars.append(tqdm(total=2 * args.draws, desc="fit at full scale (posterior, then priors)", unit="run",
+                         disable=quiet))
         _raise_if_interrupted()
 
     try:
@@ -254,8 +256,14 @@ def _calibrate(args: argparse.Namespace) -> int:
     bars[-1].close()
     table = outcome.fit
     print(print_table(table))
+    informative = table[table.informative == True]  # noqa: E712 (a column of True, False or None)
     print(f"fit written to {outcome.fit_path} and {outcome.plot_path}; "
-          f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval")
+          f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval; "
+          f"{len(informative)} informative, of which {int(informative.inside.sum())} inside")
+    print("\nwhat the reports taught (posterior 90% interval as a share of the prior's; reports that move each "
+          "parameter most):")
+    print(format_identifiability(outcome.identifiability))
+    print(f"written to {outcome.identifiability_path}")
     return 0
 
 

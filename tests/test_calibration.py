@@ -95,3 +95,37 @@ def test_the_simulation_budget_stops_before_the_next_generation(tmp_path):
                        max_simulations=1)
     assert result.generations == 1 and result.stopped_by == "simulations"
     assert len(result.particles) == 8
+
+
+def invented_yanji_report():
+    """What a user adds with `reports add`: arrivals into a Jilin city in a quarter of 2025 (invented)."""
+    row = ("yanji-q3-2025,invented-for-test,2025-10-15,2025-07-01,2025-09-30,Yanji,inflow,800,,,workers,medium,"
+           "\"about 800 workers arrived in Yanji this summer\",test only")
+    return parse_reports(",".join(REPORT_COLUMNS) + "\n" + row + "\n", "yanji.csv")
+
+
+def test_a_new_report_of_arrivals_moves_the_model_toward_it(tmp_path):
+    """Arrivals now come out of the dispatch pipeline, so a report of arrivals can be fitted (issue 12).
+
+    As a user would: the ledger plus an invented report of 800 arrivals into Yanji in
+    July-September 2025, recalibrated with a small budget; the model's median for that
+    report (the fit of each posterior, same seeds) moves toward 800.
+    """
+    import math
+
+    from labor_stocks.calibration.fit import fit_table
+    from labor_stocks.ensemble.posterior import Posterior, integer_safe
+
+    reports = load_reports("calibration/reports.csv")
+    yanji = invented_yanji_report()
+    priors = load_priors("calibration/priors.toml")
+    medians = []
+    for ledger, name in ((reports, "before"), (reports + yanji, "after")):
+        np.random.seed(2025)
+        result = calibrate(ledger, priors, tmp_path / f"{name}.db", **SMALL)
+        weights = result.weights / result.weights.sum()
+        posterior = Posterior(name, tuple(integer_safe(p) for p in result.particles.to_dict("records")), weights)
+        table = fit_table(reports + yanji, posterior, draws=16, seed=3, scale=SMALL["scale"])
+        medians.append(float(table.set_index("id").loc["yanji-q3-2025", "median"]))
+    error = [abs(math.log(m + 10) - math.log(810)) for m in medians]
+    assert error[1] < error[0], f"median before {medians[0]:.0f}, after {medians[1]:.0f}; reported 800"

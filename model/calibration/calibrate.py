@@ -32,6 +32,7 @@ from ..errors import InputError
 from .abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                   DEFAULT_POPULATION, CalibrationResult, calibrate, check_database, fingerprint, save_posterior)
 from .fit import fit_table, plot_fit, write_fit
+from .identifiability import identifiability, prior_predictive
 from .observation import observations, report_end
 from .priors import Prior, check_scale
 from .reports import Report
@@ -50,6 +51,8 @@ class CalibrationOutcome:
     fit: pd.DataFrame
     fit_path: Path
     plot_path: Path
+    identifiability: pd.DataFrame
+    identifiability_path: Path
 
 
 class Calibration:
@@ -96,6 +99,7 @@ class Calibration:
         self.draws, self.seed = draws, seed
         self.posterior_path = self.out / "posterior.csv"
         self.fit_path, self.plot_path = self.out / "fit.csv", self.out / "fit.png"
+        self.identifiability_path = self.out / "identifiability.csv"
 
     def run(self, on_generation: Callable[[int, float, int], None] | None = None,
             on_posterior: Callable[[CalibrationResult, Posterior], None] | None = None,
@@ -104,7 +108,8 @@ class Calibration:
 
         `on_generation(t, epsilon, simulations)` after each stored generation,
         `on_posterior(result, posterior)` once posterior.csv is written (before the fit starts),
-        `on_fit_draw(1)` as each of the fit's draws arrives.
+        `on_fit_draw(1)` as each of the fit's draws arrives (the posterior's, then as many from
+        the priors, which say which reports are informative and which parameters were learned).
         """
         result = calibrate(self.reports, self.priors, self.database, population=self.population,
                            generations=self.generations, jobs=self.jobs, scheduler=self.scheduler,
@@ -114,9 +119,14 @@ class Calibration:
         posterior = load_posterior(self.posterior_path)
         if on_posterior is not None:
             on_posterior(result, posterior)
+        sample, values = prior_predictive(self.reports, self.priors, draws=self.draws, seed=self.seed, jobs=self.jobs,
+                                          scheduler=self.scheduler, progress=on_fit_draw)
         table = fit_table(self.reports, posterior, draws=self.draws, seed=self.seed, jobs=self.jobs,
-                          scheduler=self.scheduler, progress=on_fit_draw)
+                          scheduler=self.scheduler, progress=on_fit_draw, prior_values=values)
+        learned = identifiability(self.priors, posterior, sample, values, observations(self.reports))
         write_fit(table, self.fit_path)
+        write_fit(learned, self.identifiability_path)
         plot_fit(table, self.plot_path, f"Fit at full scale, {self.draws} posterior draws "
                                         f"(calibrated at one agent per {self.scale} workers)")
-        return CalibrationOutcome(result, posterior, self.posterior_path, table, self.fit_path, self.plot_path)
+        return CalibrationOutcome(result, posterior, self.posterior_path, table, self.fit_path, self.plot_path,
+                                  learned, self.identifiability_path)

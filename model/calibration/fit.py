@@ -8,7 +8,9 @@ here, in local processes or on a Dask cluster like any ensemble. Each report's s
 counterpart (`observation.py`) is summarised by its median and 90% interval. A report is
 `inside` when what it says (a point, or a range) meets that interval; `z` is the
 standardized error of the median (0 inside a reported range). The `posterior` column names
-the parameter sets drawn from.
+the parameter sets drawn from. `informative` is false for a report that the prior predictive
+(runs with parameters drawn from the priors, `identifiability.py`) almost never misses: such a
+report cannot teach the calibration anything, and its `inside` is no evidence for the model.
 """
 
 from __future__ import annotations
@@ -24,20 +26,23 @@ import pandas as pd
 from ..ensemble.plan import plan_replicates
 from ..ensemble.posterior import NO_POSTERIOR, Posterior
 from ..ensemble.runner import run_ensemble
+from .identifiability import UNINFORMATIVE_SHARE, inside_share
 from .observation import Counterparts, observations, reports_scenario
 from .reports import Report
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
-               "median", "p05", "p95", "inside", "z", "source", "posterior")
+               "median", "p05", "p95", "inside", "z", "informative", "prior_inside_share", "source", "posterior")
 
 
 def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 40, seed: int = 0, jobs: int = 1,
               scale: int = 1, progress: Callable[[int], None] | None = None,
-              scheduler: str | None = None) -> pd.DataFrame:
+              scheduler: str | None = None, prior_values: np.ndarray | None = None) -> pd.DataFrame:
     """One row per report: what it says and what the model says (median, 90% interval), inside, z.
 
     `draws` replicates with `seed`, in `jobs` local processes or on the Dask scheduler at
-    `scheduler`; `progress(1)` is called as each draw arrives.
+    `scheduler`; `progress(1)` is called as each draw arrives. `prior_values` (runs from the
+    priors, [run, report], from `identifiability.prior_predictive`) fill `informative`; without
+    them the column is empty (unknown).
     """
     observed = observations(reports)
     scenario = reports_scenario(reports, scale)
@@ -46,6 +51,7 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
                             crossings=True, on_outcome=(lambda _: progress(1)) if progress else None)
     values = np.array([[outcome.value[o.report.id] for o in observed] for outcome in outcomes])
     used = posterior.path if posterior is not None else NO_POSTERIOR
+    shares = inside_share(observed, prior_values) if prior_values is not None else None
     rows = []
     for j, o in enumerate(observed):
         report = o.report
@@ -57,7 +63,9 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
             "unit": report.unit, "confidence": report.confidence,
             "reported": report.value if report.value is not None else math.nan,
             "low": low, "high": high, "median": median, "p05": p05, "p95": p95,
-            "inside": bool(low <= p95 and high >= p05), "z": o.z(float(median)), "source": report.source,
+            "inside": bool(low <= p95 and high >= p05), "z": o.z(float(median)),
+            "informative": None if shares is None else bool(shares[j] < UNINFORMATIVE_SHARE),
+            "prior_inside_share": math.nan if shares is None else float(shares[j]), "source": report.source,
             "posterior": used,
         })
     return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
@@ -65,12 +73,14 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
 
 def print_table(table: pd.DataFrame) -> str:
     """The fit as a fixed-width text table for the terminal."""
-    shown = table[["id", "place", "kind", "reported", "low", "high", "median", "p05", "p95", "inside", "z"]].copy()
+    shown = table[["id", "place", "kind", "reported", "low", "high", "median", "p05", "p95", "inside", "z",
+                   "informative"]].copy()
     for column in ("reported", "low", "high", "median", "p05", "p95"):
         shown[column] = shown[column].map(lambda v: "" if not np.isfinite(v) else f"{v:,.0f}" if abs(v) >= 10
                                           else f"{v:.1f}")
     shown["z"] = shown["z"].map(lambda v: f"{v:+.2f}")
     shown["inside"] = shown["inside"].map(lambda v: "yes" if v else "NO")
+    shown["informative"] = shown["informative"].map(lambda v: "?" if v is None or v != v else "yes" if v else "no")
     return shown.to_string(index=False)
 
 

@@ -55,9 +55,15 @@ def simulate(params: Parameters, events: Sequence[Event] | None, end: Any, seed:
 
 def run_replicate(scenario: Scenario, plan: Replicate, reduce: Callable[[Daily], Any] | None = None,
                   crossings: bool = False) -> Outcome:
-    """Simulate one planned replicate of `scenario` and reduce its daily series (None: keep them all)."""
+    """Simulate one planned replicate of `scenario` and reduce its daily series (None: keep them all).
+
+    Every ranged event field is drawn here, from the event's own generator seeded by the
+    replicate's seed (`Event.drawn`), so replicate i of two scenarios sharing an event draws
+    the same value, in whatever process it runs.
+    """
     began = time.perf_counter()
-    daily = simulate(plan.params, scenario.events, scenario.end, plan.seed, crossings)
+    events = [event.drawn(plan.seed) for event in scenario.events]
+    daily = simulate(plan.params, events, scenario.end, plan.seed, crossings)
     value = reduce(daily) if reduce is not None else daily
     return Outcome(plan.index, value, time.perf_counter() - began)
 

@@ -470,11 +470,13 @@ class NorthKoreanAgency(mesa.Agent):
         """Send trained workers where documents wait, factories have vacancies and a crossing is open (002-004).
 
         Each province that issues documents adds today's to those in hand, for places not
-        taken. The North Korean side then sends a group when it can fill one: as many workers
-        as the documents, the pool (with workers who were here before, 002), the vacancies of
-        the province's open factories behind crossings open to people, and those crossings'
-        capacity today allow; a group is `batch_size` workers, or less where a crossing or
-        the vacancies or the free places allow no more (003: by bus, 200 to one company).
+        taken. The North Korean side then sends one group a day to the province when it can
+        fill one: as many workers as the documents, the pool (with workers who were here
+        before, 002), the vacancies of the province's open factories behind crossings open to
+        people, those crossings' capacity today and `batch_size` allow; it waits while it has
+        fewer than a group, which is `batch_size` workers, or less where the crossings, the
+        vacancies or the free places allow no more (003: 500 by bus over two days, 200 to one
+        company on the second).
         """
         present = None
         for agency in self.chinese:
@@ -504,9 +506,9 @@ class NorthKoreanAgency(mesa.Agent):
         vacancies = table.vacancies(demand_growth(self.params, day), candidates)
         room = int(vacancies.sum())
         available = int(self.pool.size(day)) + int(self.returnable_at[candidates].sum())
-        wanted = min(documents, available, capacity, room)
-        group = max(1, min(int(self.population.agents(self.params.batch_size)), capacity, room,
-                           int(max(agency.places - present, 0.0))))
+        batch = int(self.population.agents(self.params.batch_size))
+        wanted = min(documents, available, capacity, room, batch)
+        group = max(1, min(batch, capacity, room, int(max(agency.places - present, 0.0))))
         if wanted < group or wanted <= 0:
             return
         counts = np.minimum(self.streams["dispatch"].multinomial(wanted, vacancies / room),
