@@ -179,13 +179,21 @@ def event_groups(runs: Sequence[ComparedRun], start: dt.date, end: dt.date) -> l
 
 
 def _draw_bands(ax: plt.Axes, series: Sequence[tuple[Sequence[dt.date], pd.DataFrame, str, np.ndarray]]) -> None:
-    """Every scenario's bands first, then the medians on top; the first scenario given is drawn uppermost."""
+    """Every scenario's bands first, then the medians on top; the first scenario given is drawn uppermost.
+
+    A run of a single period has no line to draw: its median is a dot, its bands bars.
+    """
     for dates, rows, colour, divide in reversed(series):
         x = np.asarray(dates, dtype="datetime64[D]")
+        if len(dates) == 1:
+            ax.vlines(x, rows["p05"] / divide, rows["p95"] / divide, color=colour, alpha=0.35, linewidth=6)
+            ax.vlines(x, rows["p25"] / divide, rows["p75"] / divide, color=colour, alpha=0.6, linewidth=6)
+            continue
         ax.fill_between(x, rows["p05"] / divide, rows["p95"] / divide, color=colour, alpha=0.13, linewidth=0)
         ax.fill_between(x, rows["p25"] / divide, rows["p75"] / divide, color=colour, alpha=0.30, linewidth=0)
     for dates, rows, colour, divide in reversed(series):
-        ax.plot(np.asarray(dates, dtype="datetime64[D]"), rows["median"] / divide, color=colour, linewidth=1.8)
+        ax.plot(np.asarray(dates, dtype="datetime64[D]"), rows["median"] / divide, color=colour, linewidth=1.8,
+                marker="o" if len(dates) == 1 else None)
 
 
 def _draw_reports(ax: plt.Axes, marks: Sequence[ReportMark], start: dt.date, end: dt.date) -> None:
