@@ -88,10 +88,12 @@ class RunRecord:
             raise InputError(f"{where}: not a run record (not a JSON object)")
         try:
             posterior = data.get("posterior") or {}
+            drawn = posterior.get("drawn")
+            if drawn is not None and not (isinstance(drawn, list) and all(isinstance(d, dict) for d in drawn)):
+                raise ValueError("posterior.drawn")
             return cls(scenario=dict(data["scenario"]), seed=int(data["seed"]), replicates=int(data["replicates"]),
                        replicate_seeds=[int(s) for s in data.get("replicate_seeds") or []],
-                       posterior=PosteriorUse(str(posterior.get("used", "unknown")), posterior.get("file"),
-                                              posterior.get("drawn")),
+                       posterior=PosteriorUse(str(posterior.get("used", "unknown")), posterior.get("file"), drawn),
                        replicate_values=dict(data.get("replicate_values") or {}),
                        reports=dict(data.get("reports") or {}), execution=dict(data.get("execution") or {}),
                        versions=dict(data.get("versions") or {}), git=data.get("git"),
