@@ -4,6 +4,7 @@ The package is a pipeline; each stage is a sub-package that imports only from th
 above it in this list (tests/test_layout.py checks it):
 
     errors        the one exception a user's mistake becomes (used by every stage)
+    files         every file written atomically, and what a command may replace (every stage)
     world/        one replicate, day by day: workers, factories, agencies, border; no file I/O
     scenarios/    scenario files resolved on top of the shared history (depends on world)
     ensemble/     replicate plans, posterior draws, runs here, in processes or on Dask

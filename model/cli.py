@@ -113,31 +113,32 @@ def _simulate(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     """Run a scenario's ensemble and write projection.csv, run.json and projection.png."""
-    from .outputs.folders import check_target
     from .outputs.run import choose_posterior, default_out, run_scenario
+    from .outputs.run_folder import check_run_folder
     from .scenarios.scenario import load_scenario
 
     scenario = load_scenario(args.scenario)
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
-    posterior, posterior_name = choose_posterior(args.posterior)
-    jobs = args.jobs if args.jobs is not None else max(1, min(os.cpu_count() or 1, 4))
     out = Path(args.out) if args.out else default_out(scenario)
-    check_target(out)
+    check_run_folder(out, force=args.force)
+    posterior, posterior_name = choose_posterior(args.posterior, scenario.path)
+    jobs = args.jobs if args.jobs is not None else max(1, min(os.cpu_count() or 1, 4))
     talk = not args.quiet
     if talk:
         print(f"scenario: {scenario.name} ({scenario.path})", file=sys.stderr)
-        print(f"posterior: {posterior_name}", file=sys.stderr)
+    print(f"posterior: {posterior_name}", file=sys.stderr)  # even --quiet: the parameters' source must be seen
     with _terminate_as_interrupt():
         result = run_scenario(scenario, out, replicates=args.replicates, seed=args.seed, jobs=jobs,
                               scheduler=args.scheduler, posterior=posterior, posterior_name=posterior_name,
                               progress=talk and sys.stderr.isatty(),
-                              command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted)
+                              command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted,
+                              force=args.force)
     for warning in result.warnings:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)
-    seconds = result.record["timings"]["total_seconds"]
+    seconds = result.record.timings["total_seconds"]
     print(f"wrote {result.out}/ (projection.csv, run.json, projection.png, replicates.npz): "
-          f"{result.record['replicates']} replicates, seed {result.record['seed']}, {seconds:.1f} s")
+          f"{result.record.replicates} replicates, seed {result.record.seed}, {seconds:.1f} s")
     return 0
 
 
@@ -172,6 +173,9 @@ def _reports_add(args: argparse.Namespace) -> int:
     """Append one report to the ledger, after checking it with the whole file; the file is never damaged."""
     from .calibration.reports import append_report
 
+    ledger = Path(args.file)
+    if not ledger.exists() and not args.create:
+        raise InputError(f"--file: {ledger}: no such ledger; give --create to start a new one there")
     fields = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in REPORT_OPTIONS}
     report = append_report(args.file, **{key: value for key, value in fields.items() if value is not None})
     print(f"added report {report.id} to {args.file}")
@@ -268,27 +272,65 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    """Each report beside what the (calibrated) model says: a table, a CSV and a plot."""
+    """Each report beside what the (calibrated) model says: a table, a CSV and a plot.
+
+    The table (`--out`, a .csv) and the PNG beside it are checked before any simulation:
+    either is replaced only when it is the fit's own (the table by its header line, the
+    figure by its mark or, beside a fit table, by being a PNG; `--force` for any other
+    file), never a ledger or posterior given as an input, never a folder.
+    """
     from tqdm import tqdm
 
-    from .calibration.fit import fit_table, plot_fit, print_table, write_fit
+    from .calibration.fit import FIT_COLUMNS, fit_table, plot_fit, print_table, write_fit
+    from .calibration.identifiability import prior_predictive
+    from .calibration.priors import load_priors
+    from .files import carries_mark, check_replaceable, is_image, starts_with_line
     from .outputs.run import choose_posterior
 
+    def outputs() -> tuple[Path, Path]:
+        out = Path(args.out)
+        if out.is_dir():
+            raise InputError(f"--out: {out} is a folder; give the table's file name, e.g. {out / 'fit.csv'}")
+        if out.suffix.lower() != ".csv":
+            raise InputError(f"--out: {out}: give a .csv file name (the figure is written beside it, as .png)")
+        if not out.parent.is_dir():
+            raise InputError(f"--out: no such folder: {out.parent}")
+        png, header = out.with_suffix(".png"), ",".join(FIT_COLUMNS)
+        inputs = [*args.reports, "calibration/posterior.csv",
+                  *([args.posterior] if args.posterior and args.posterior.lower() != "none" else [])]
+        table_is_ours = out.is_file() and not out.is_symlink() and starts_with_line(out, header)
+        check_replaceable(out, "--out", lambda path: starts_with_line(path, header), "fit", inputs, args.force)
+        check_replaceable(png, "--out", lambda path: carries_mark(path, "fit") or (is_image(path) and table_is_ours),
+                          "fit", inputs, args.force)
+        return out, png
+
+    out, png = outputs()
     reports = _load_all_reports(args.reports)
+    priors = load_priors(args.priors) if args.prior_draws else None
+    if args.scheduler:
+        from .ensemble.cluster import check_address
+
+        check_address(args.scheduler)
     posterior, posterior_name = choose_posterior(args.posterior)
     print(f"posterior: {posterior_name}", file=sys.stderr)
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InputError(f"--out: no such folder: {out.parent}")
     quiet = args.quiet or not sys.stderr.isatty()
-    bar = tqdm(total=args.draws, desc="fit", unit="run", disable=quiet)
-    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=bar.update)
+    bar = tqdm(total=args.draws + args.prior_draws, desc="fit (posterior, then priors)", unit="run", disable=quiet)
+    values = None
+    if priors is not None:
+        _, values = prior_predictive(reports, priors, draws=args.prior_draws, seed=args.seed, jobs=args.jobs,
+                                     scheduler=args.scheduler, progress=bar.update)
+    table = fit_table(reports, posterior, draws=args.draws, seed=args.seed, jobs=args.jobs, progress=bar.update,
+                      scheduler=args.scheduler, prior_values=values)
     bar.close()
-    write_fit(table, out)
-    plot_fit(table, out.with_suffix(".png"))
+    outputs()  # again: the simulations took a while
+    try:
+        write_fit(table, out)
+        plot_fit(table, png)
+    except OSError as error:
+        raise InputError(f"--out: cannot write {error.filename or out} ({error.strerror or error})") from None
     print(print_table(table))
     print(f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval; "
-          f"written to {out} and {out.with_suffix('.png')}")
+          f"written to {out} and {png}")
     return 0
 
 
@@ -323,11 +365,17 @@ def _add_calibration_commands(commands) -> None:
     fit = commands.add_parser("fit", help="each report beside what the model says")
     fit.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE")
     fit.add_argument("--posterior", help="parameter sets, or none (default calibration/posterior.csv when it exists)")
-    fit.add_argument("--out", default="calibration/fit.csv", help="the table (a PNG is written beside it)")
+    fit.add_argument("--out", default="calibration/fit.csv", help="the table, a .csv (a PNG is written beside it)")
     fit.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40, help="posterior draws (default 40)")
+    fit.add_argument("--prior-draws", type=_count(0, MAX_REPLICATES), default=40,
+                     help="runs from the priors that say which reports are informative (default 40; 0: skip)")
+    fit.add_argument("--priors", default="calibration/priors.toml",
+                     help="the priors of those runs (default calibration/priors.toml)")
     fit.add_argument("--jobs", type=_count(1), default=2, help="local processes (default 2)")
+    fit.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
     fit.add_argument("--seed", type=_count(0), default=0, help="seed of the draws (default 0)")
     fit.add_argument("--quiet", action="store_true")
+    fit.add_argument("--force", action="store_true", help="replace files at --out that the fit did not write")
     fit.set_defaults(handler=_fit)
 
 
@@ -343,7 +391,8 @@ def _day(text: str):
 
 def _compare(args: argparse.Namespace) -> int:
     """Scenarios side by side: the figure (PNG, SVG) and the table (CSV, and printed)."""
-    from .outputs.compare import RunOptions, compare, format_table
+    from .outputs.compare import RunOptions, compare
+    from .outputs.comparison_table import format_table
 
     if args.scheduler and args.jobs is not None:
         raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
@@ -351,7 +400,7 @@ def _compare(args: argparse.Namespace) -> int:
     options = RunOptions(replicates=args.replicates, seed=args.seed,
                          jobs=args.jobs if args.jobs is not None else max(1, min(os.cpu_count() or 1, 4)),
                          scheduler=args.scheduler, posterior=args.posterior, progress=talk and sys.stderr.isatty(),
-                         command=["labor-stocks", *(args.argv or [])])
+                         command=["labor-stocks", *(args.argv or [])], force=args.force)
 
     def on_run(scenario, folder, posterior_name: str) -> None:
         if talk:
@@ -393,6 +442,9 @@ def _add_compare_command(commands) -> None:
                          help="reported figures to draw (default calibration/reports.csv)")
     _add_ensemble_options(compare, "for scenario files: ")
     compare.add_argument("--quiet", action="store_true", help="no progress bar and no messages")
+    compare.add_argument("--force", action="store_true",
+                         help="replace files at --out (and in the scenarios' run folders) that compare did not write; "
+                              "inputs and other files are never replaced")
     compare.set_defaults(handler=_compare)
 
 
@@ -426,6 +478,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>/)")
     _add_ensemble_options(run)
     run.add_argument("--quiet", action="store_true", help="no progress bar and no messages but the last line")
+    run.add_argument("--force", action="store_true",
+                     help="replace files in DIR that carry a run's names but not a run's content; "
+                          "a folder holding other files is never replaced")
     run.set_defaults(handler=_run)
 
     reports = commands.add_parser("reports", help="check or add reported figures (calibration/reports.csv)")
@@ -436,6 +491,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_reports_check)
     add = actions.add_parser("add", help="append one report, checked with the whole ledger")
     add.add_argument("--file", default="calibration/reports.csv", help="the ledger (default calibration/reports.csv)")
+    add.add_argument("--create", action="store_true", help="start a new ledger if --file does not exist")
     for name, required, text in REPORT_OPTIONS:
         add.add_argument(f"--{name}", required=required, help=text)
     add.set_defaults(handler=_reports_add)
@@ -452,7 +508,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.argv = arguments
         return int(args.handler(args) or 0)
     except InputError as error:
-        print(f"labor-stocks: error: {error}", file=sys.stderr)
+        message = str(error)
+        for prog in ("labor-stocks: ", "labor-stocks "):  # argparse's errors name the program; said once
+            message = message.removeprefix(prog)
+        print(f"labor-stocks: error: {message}", file=sys.stderr)
         return 2
     except Terminated:
         print("labor-stocks: terminated; nothing was written", file=sys.stderr)

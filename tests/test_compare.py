@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 from labor_stocks.cli import main
-from labor_stocks.outputs.compare import (SCENARIO_COLOURS, colours, compare, difference_bands, load_run, scenario_colour,
-                           table_dates)
+from labor_stocks.outputs.compare import compare
+from labor_stocks.outputs.comparison_figure import SCENARIO_COLOURS, colours, scenario_colour
+from labor_stocks.outputs.comparison_table import table_dates
+from labor_stocks.outputs.pairing import difference_bands
+from labor_stocks.outputs.run_folder import load_run
 from labor_stocks.outputs.projection import PLACES, QUANTITIES, read_replicates
 
 PLAIN = """\

@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labor_stocks.world.agencies import first_by_rank
+from labor_stocks.world.repatriation import first_by_rank
 from labor_stocks.world.workers import distinct
 
 

@@ -1,6 +1,6 @@
 """The package's architecture, read from its source: stages import only from earlier stages.
 
-The stages, in order (model/__init__.py says the same): `errors`, `world`, `scenarios`,
+The stages, in order (model/__init__.py says the same): `errors`, `files`, `world`, `scenarios`,
 `ensemble`, `calibration`, `outputs`, then `cli` on top. Every import counts, those made only
 for type hints (`if TYPE_CHECKING:`) and those inside functions included: a type hint that
 names a later stage is a dependency on it all the same.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "model"
 NAME = "labor_stocks"
-STAGES = ("errors", "world", "scenarios", "ensemble", "calibration", "outputs", "cli")
+STAGES = ("errors", "files", "world", "scenarios", "ensemble", "calibration", "outputs", "cli")
 """Earlier stages first; `__init__` and `__main__` of the package may import anything."""
 MAX_LINES = 600
 

@@ -184,10 +184,8 @@ def test_a_new_result_replaces_the_earlier_one(tmp_path: Path, tiny: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "result"
     run(["run", str(tiny), "--out", str(out), "--posterior", "none", "--quiet"], capsys)
-    (out / "stale.txt").write_text("from an earlier run")
     first = (out / "projection.csv").read_bytes()
-    run(["run", str(tiny), "--out", str(out), "--seed", "3", "--posterior", "none", "--quiet"], capsys)
-    assert not (out / "stale.txt").exists()
+    assert run(["run", str(tiny), "--out", str(out), "--seed", "3", "--posterior", "none", "--quiet"], capsys)[0] == 0
     assert (out / "projection.csv").read_bytes() != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["result", "tiny.toml"]
 
@@ -196,7 +194,7 @@ def test_sigterm_during_a_run_exits_143_and_keeps_the_earlier_result(tmp_path: P
     scenario = write(tmp_path, "long.toml", 'name = "long"\nreplicates = 200\nend = 2030-12-31\n')
     out = tmp_path / "outputs" / "long"
     out.mkdir(parents=True)
-    (out / "projection.csv").write_text("earlier result\n")
+    (out / "projection.csv").write_text(EXPECTED_HEADER + "\nearlier result\n")
     process = subprocess.Popen([sys.executable, "-m", "labor_stocks", "run", str(scenario), "--jobs", "2",
                                 "--posterior", "none", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -205,7 +203,7 @@ def test_sigterm_during_a_run_exits_143_and_keeps_the_earlier_result(tmp_path: P
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr
-    assert (out / "projection.csv").read_text() == "earlier result\n"
+    assert (out / "projection.csv").read_text() == EXPECTED_HEADER + "\nearlier result\n"
     assert [p.name for p in (tmp_path / "outputs").iterdir()] == ["long"]
 
 
@@ -289,7 +287,9 @@ def test_reports_check_and_add(tmp_path: Path, capsys: pytest.CaptureFixture[str
            "--published", "2024-09-16", "--period-start", "2024-08-28", "--period-end", "2024-08-29",
            "--place", "Hunchun", "--kind", "inflow", "--value", "500", "--unit", "workers",
            "--confidence", "medium", "--quote", "North Korea has dispatched 500 workers"]
-    code, out, err = run(add, capsys)
+    code, _, err = run(add, capsys)
+    assert code == 2 and "no such ledger; give --create" in err and not ledger.exists()
+    code, out, err = run([*add, "--create"], capsys)
     assert code == 0, err
     assert f"added report hunchun-aug-2024 to {ledger}" in out
     code, out, _ = run(["reports", "check", str(ledger)], capsys)

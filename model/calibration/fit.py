@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -29,6 +30,7 @@ from ..ensemble.runner import run_ensemble
 from .identifiability import UNINFORMATIVE_SHARE, inside_share
 from .observation import Counterparts, observations, reports_scenario
 from .reports import Report
+from ..files import figure_metadata, write_file
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
                "median", "p05", "p95", "inside", "z", "informative", "prior_inside_share", "source", "posterior")
@@ -111,16 +113,14 @@ def plot_fit(table: pd.DataFrame, path: str | os.PathLike[str], title: str = "")
     axes.set_xlabel("workers (or workers per day), log scale shifted by 10")
     axes.set_title(title or "Reports (black: point or range) against the model (median and 90% interval)")
     axes.grid(axis="x", alpha=0.3)
-    figure.tight_layout()
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp.png")
-    figure.savefig(tmp, dpi=120)
+    with warnings.catch_warnings():  # matplotlib's layout warnings are not the analyst's business
+        warnings.simplefilter("ignore", UserWarning)
+        figure.tight_layout()
+        write_file(path, lambda temporary: figure.savefig(temporary, dpi=120, format="png",
+                                                          metadata=figure_metadata("fit")))
     plt.close(figure)
-    os.replace(tmp, path)
 
 
 def write_fit(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write the fit table atomically."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, path)
+    """Write the fit table atomically (`labor_stocks.files.write_file`)."""
+    write_file(path, lambda temporary: table.to_csv(temporary, index=False, float_format="%.6g"))

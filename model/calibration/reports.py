@@ -22,13 +22,13 @@ import io
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..errors import InputError
 from ..world.calendar import HISTORY_START
+from ..files import is_read_only, write_file
 from ..world.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
 
 REPORT_COLUMNS: tuple[str, ...] = (
@@ -316,22 +316,12 @@ def append_report(path: str | os.PathLike[str], **fields: object) -> Report:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `target` and rename it into place."""
-    folder = target.parent if str(target.parent) else Path(".")
+    """Write `data` atomically (`labor_stocks.files.write_file`) to the ledger `target` names: through a
+    symbolic link to the file it points to; a read-only ledger is refused, not replaced."""
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".tmp")
+        write_file(target, data, follow_symlinks=True)
     except OSError as error:
-        raise InputError(f"{target}: cannot write in {folder} ({error.strerror or error})") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        if target.exists():
-            os.chmod(temporary, target.stat().st_mode & 0o7777)
-        else:
-            os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except OSError as error:
-        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, PermissionError) and target.exists() and is_read_only(Path(os.path.realpath(target))):
+            raise InputError(f"{target}: the ledger is read-only; it is left as it is (make it writable to add "
+                             f"a report)") from None
         raise InputError(f"{target}: cannot write the file ({error.strerror or error})") from None

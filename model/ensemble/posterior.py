@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..files import write_file
 from ..world.parameters import Parameters, with_overrides
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
@@ -97,10 +98,8 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
 
 
 def write_posterior(particles: pd.DataFrame, weights: np.ndarray, path: str | os.PathLike[str]) -> None:
-    """Write `weight` and the parameter columns, atomically (temp file, then rename)."""
+    """Write `weight` and the parameter columns, atomically (`labor_stocks.files.write_file`)."""
     path = Path(path)
     table = particles.copy()
     table.insert(0, "weight", weights)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table.to_csv(tmp, index=False, float_format="%.6g")
-    os.replace(tmp, path)
+    write_file(path, lambda temporary: table.to_csv(temporary, index=False, float_format="%.6g"))

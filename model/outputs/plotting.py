@@ -13,8 +13,10 @@ their periods: what "about 200 a day out of Dandong" looks like against the mode
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import textwrap
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -39,6 +41,25 @@ OWN_EVENT_COLOR = "#d62728"
 HISTORY_EVENT_COLOR = "#9a9a9a"
 REPORT_COLOR = "#2ca02c"
 _PROVINCE_OF_CITY = {city.name: city.province for city in CITIES}
+
+
+def quietly(draw: Callable[..., None]) -> Callable[..., None]:
+    """Draw without matplotlib's and numpy's warnings (a date axis of one day, a band of empty values):
+    they speak to the programmer, not to the analyst reading the terminal, and the figure is right."""
+    @functools.wraps(draw)
+    def drawn(*args, **kwargs):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return draw(*args, **kwargs)
+    return drawn
+
+
+def time_axis(start: dt.date, end: dt.date) -> tuple[dt.date, dt.date]:
+    """The limits of a time axis from `start` to `end`: a run of a single day gets a day on each side."""
+    if start >= end:
+        return start - dt.timedelta(days=1), end + dt.timedelta(days=1)
+    return start, end
 
 
 def _thousands(value: float, _position: int) -> str:
@@ -130,6 +151,7 @@ def _flow_reports(ax: plt.Axes, reports: Sequence[Report], start: dt.date, end: 
             ax.vlines(middle, low, report.high * per_day, color=REPORT_COLOR, linewidth=1.2)
 
 
+@quietly
 def plot_projection(table: pd.DataFrame, scenario: Scenario, reports: Sequence[Report], path: Path,
                     replicates: int) -> None:
     """Draw `table` (the projection of `scenario`) with `reports` on top, and save it as a PNG at `path`."""
@@ -162,7 +184,7 @@ def plot_projection(table: pd.DataFrame, scenario: Scenario, reports: Sequence[R
         locator = mdates.AutoDateLocator(minticks=4, maxticks=8)
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-        ax.set_xlim(start, end)
+        ax.set_xlim(*time_axis(start, end))
         ax.grid(axis="y", color="#e6e6e6", linewidth=0.6)
         ax.tick_params(labelsize=8, labelbottom=True)
 

@@ -10,14 +10,14 @@
 The folder receives `projection.csv`, `run.json` (the resolved scenario, seed, versions, git
 commit, posterior, timings), `projection.png` and `replicates.npz` (every replicate's values
 per period, which `labor-stocks compare` pairs across scenarios), all or none (see
-`labor_stocks.outputs.folders`).
+`labor_stocks.files.staged_folder`); a folder holding anything else is never replaced (see
+`labor_stocks.outputs.run_folder`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
 import platform
 import subprocess
 import sys
@@ -34,12 +34,13 @@ import pandas as pd
 from ..ensemble.runner import plan_replicates, run_ensemble
 from ..errors import InputError
 from ..scenarios.history import HISTORY_START
-from ..outputs.folders import check_target, staged_folder
-from ..outputs.plotting import plot_projection
+from ..files import staged_folder
 from ..ensemble.posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
-from ..outputs.projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
 from ..calibration.reports import Report, load_reports
 from ..scenarios.scenario import Scenario
+from .plotting import plot_projection
+from .projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
+from .run_folder import FIGURE_FILE, PROJECTION_FILE, PosteriorUse, RunRecord, check_run_folder, write_record
 
 DEFAULT_REPORTS = Path("calibration/reports.csv")
 NO_POSTERIOR = "none (default parameters)"
@@ -52,18 +53,35 @@ class RunResult:
 
     out: Path
     table: pd.DataFrame
-    record: dict[str, Any]
+    record: RunRecord
     warnings: list[str] = field(default_factory=list)
 
 
-def choose_posterior(option: str | None) -> tuple[Posterior | None, str]:
-    """The posterior to draw from and how to name it: `option` (a file, or "none"), else the default file if present."""
+def posterior_candidates(scenario_path: str | Path | None = None) -> list[Path]:
+    """Where a run looks for the calibrated posterior when none is named, in order.
+
+    First the project the scenario file belongs to (`<project>/calibration/posterior.csv`
+    for `<project>/scenarios/x.toml`), then the current folder's: running a scenario from
+    another folder keeps its project's calibration.
+    """
+    found = []
+    if scenario_path:
+        project = Path(scenario_path).resolve().parent.parent
+        found.append(project / DEFAULT_POSTERIOR)
+    found.append(DEFAULT_POSTERIOR)
+    return found
+
+
+def choose_posterior(option: str | None, scenario_path: str | Path | None = None) -> tuple[Posterior | None, str]:
+    """The posterior to draw from and how to name it: `option` (a file, or "none"), else the first candidate found."""
     if option is not None and option.lower() == "none":
         return None, NO_POSTERIOR
     if option is None:
-        if not DEFAULT_POSTERIOR.is_file():
-            return None, NO_POSTERIOR
-        option = str(DEFAULT_POSTERIOR)
+        present = [path for path in posterior_candidates(scenario_path) if path.is_file()]
+        if not present:
+            looked = ", ".join(str(p) for p in dict.fromkeys(posterior_candidates(scenario_path)))
+            return None, f"{NO_POSTERIOR}: no posterior at {looked}"
+        option = str(present[0])
     posterior = load_posterior(option)
     return posterior, f"{option} ({len(posterior.particles)} particles)"
 
@@ -113,11 +131,14 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
                  seed: int | None = None, jobs: int = 1, scheduler: str | None = None,
                  posterior: Posterior | None = None, posterior_name: str = NO_POSTERIOR,
                  reports: str | Path = DEFAULT_REPORTS, progress: bool = False,
-                 command: list[str] | None = None, checkpoint: Callable[[], None] | None = None) -> RunResult:
+                 command: list[str] | None = None, checkpoint: Callable[[], None] | None = None,
+                 force: bool = False) -> RunResult:
     """Run the ensemble of `scenario` and write its folder (default `outputs/<name>/`).
 
     `replicates` and `seed` override the scenario's; `jobs` local processes, or the Dask
     scheduler at `scheduler`; replicate i draws its parameters from `posterior` when given.
+    The folder is checked before any simulation: it is replaced only when all it holds is a
+    run's (`check_run_folder`; `force` replaces files with a run's names but other content).
     `checkpoint` is called after the simulations and just before the folder is put in place;
     it may raise to abandon the run (the command line re-raises an interruption there that a
     finaliser swallowed), leaving any earlier result untouched.
@@ -126,7 +147,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
     scenario = dataclasses.replace(scenario, replicates=replicates or scenario.replicates,
                                    seed=scenario.seed if seed is None else seed)
     target = Path(out) if out is not None else default_out(scenario)
-    check_target(target)
+    check_run_folder(target, force=force)
     reported, warning = _reports(Path(reports))
 
     plans = plan_replicates(scenario, scenario.replicates, scenario.seed, posterior)
@@ -141,41 +162,38 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
     table = summarise(scenario.name, values, folding)
 
     replicate_seconds = [outcome.seconds for outcome in outcomes]
-    record: dict[str, Any] = {
-        "scenario": {**scenario.as_dict(), "own_events": [event.as_dict() for event in scenario.own_events]},
-        "seed": scenario.seed,
-        "replicates": scenario.replicates,
-        "replicate_seeds": [plan.seed for plan in plans],
-        "posterior": {
-            "used": posterior_name,
-            "file": posterior.path if posterior is not None else None,
-            "drawn": [plan.drawn for plan in plans] if posterior is not None else None,
-        },
-        "replicate_values": {"file": REPLICATES_FILE, "arrays": list(QUANTITIES),
-                             "axes": ["replicate", "place", "period"],
-                             "shape": [values.shape[0], values.shape[2], values.shape[3]], "unit": "workers"},
-        "reports": {"file": str(reports), "drawn": len(reported), "warning": warning},
-        "execution": {"jobs": None if scheduler else jobs, "scheduler": scheduler,
-                      "command": command if command is not None else sys.argv},
-        "versions": versions(),
-        "git": git_commit(),
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    record = RunRecord(
+        scenario={**scenario.as_dict(), "own_events": [event.as_dict() for event in scenario.own_events]},
+        seed=scenario.seed,
+        replicates=scenario.replicates,
+        replicate_seeds=[plan.seed for plan in plans],
+        posterior=PosteriorUse(used=posterior_name, file=posterior.path if posterior is not None else None,
+                               drawn=[plan.drawn for plan in plans] if posterior is not None else None),
+        replicate_values={"file": REPLICATES_FILE, "arrays": list(QUANTITIES), "axes": ["replicate", "place", "period"],
+                          "shape": [values.shape[0], values.shape[2], values.shape[3]], "unit": "workers"},
+        reports={"file": str(reports), "drawn": len(reported), "warning": warning},
+        execution={"jobs": None if scheduler else jobs, "scheduler": scheduler,
+                   "command": command if command is not None else sys.argv},
+        versions=versions(),
+        git=git_commit(),
+        created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    )
+    check_run_folder(target, force=force)  # again: a file may have appeared while the replicates ran
     with staged_folder(target) as staging:
         writing = time.perf_counter()
-        write_projection(table, staging / "projection.csv")
+        write_projection(table, staging / PROJECTION_FILE)
         write_replicates(values, [plan.seed for plan in plans], folding, staging / REPLICATES_FILE)
-        plot_projection(table, scenario, reported, staging / "projection.png", scenario.replicates)
+        plot_projection(table, scenario, reported, staging / FIGURE_FILE, scenario.replicates)
         write_seconds = time.perf_counter() - writing
-        record["timings"] = {
+        record = dataclasses.replace(record, timings={
             "total_seconds": round(time.perf_counter() - began, 3),
             "planning_seconds": round(simulating - began, 3),
             "simulation_seconds": round(simulated - simulating, 3),
             "replicate_seconds_mean": round(sum(replicate_seconds) / len(replicate_seconds), 3),
             "replicate_seconds_max": round(max(replicate_seconds), 3),
             "writing_seconds": round(write_seconds, 3),
-        }
-        (staging / "run.json").write_text(json.dumps(record, indent=2, default=str) + "\n", encoding="utf-8")
+        })
+        write_record(record, staging)
         if checkpoint is not None:
             checkpoint()
     return RunResult(target, table, record, [warning] if warning else [])

@@ -41,34 +41,11 @@ from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
 from .parameters import Parameters
 from .pipeline import TrainingPool
 from .population import Population
-from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue
+from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue, first_by_rank
 from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
 
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 """Workers who left in these classes may be sent back later (002: "the very same workers")."""
-
-
-def first_by_rank(ranks: np.ndarray, tiebreak: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the first `count` entries ordered by rank, then tiebreak, then position.
-
-    The same as `np.lexsort((tiebreak, ranks))[:count]`, without sorting what lies beyond
-    `count`: an order for 5% of a province's 30,000 workers sorts some 1,500 of them. Within
-    the last rank needed, `argpartition` finds the cut; every entry tied with it is kept
-    before the stable sort, so ties still go by position.
-    """
-    chosen: list[np.ndarray] = []
-    for rank in distinct(ranks):
-        if count <= 0:
-            break
-        members = np.flatnonzero(ranks == rank)
-        keys = tiebreak[members]
-        if count < members.size:
-            cut = keys[np.argpartition(keys, count - 1)[count - 1]]
-            members, keys = members[keys <= cut], keys[keys <= cut]
-        members = members[np.argsort(keys, kind="stable")][:count]
-        chosen.append(members)
-        count -= members.size
-    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
 
 
 class ChineseAgency(mesa.Agent):

@@ -198,6 +198,10 @@ class Parameters:
                 raise InputError(f"{where}: key {name}: must be at most 1, got {getattr(self, name)}")
         if self.scale != int(self.scale):
             raise InputError(f"{where}: key scale: must be a whole number, got {self.scale}")
+        smallest = min(self.initial_stock, self.factory_size_median)
+        if self.scale > smallest:
+            raise InputError(f"{where}: key scale: one agent per {self.scale:,} workers leaves the starting stock or a "
+                             f"median factory ({smallest:,.0f} workers) without an agent; use at most {smallest:,.0f}")
         checks = {"province_share": PROVINCES, "city_share": [c.name for c in CITIES],
                   "sector_share": SECTORS, "male_share": SECTORS}
         for name, keys in checks.items():

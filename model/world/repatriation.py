@@ -97,3 +97,26 @@ class RepatriationQueue:
             if need == 0:
                 break
         return taken
+
+
+def first_by_rank(ranks: np.ndarray, tiebreak: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the first `count` entries ordered by rank, then tiebreak, then position.
+
+    The same as `np.lexsort((tiebreak, ranks))[:count]`, without sorting what lies beyond
+    `count`: an order for 5% of a province's 30,000 workers sorts some 1,500 of them. Within
+    the last rank needed, `argpartition` finds the cut; every entry tied with it is kept
+    before the stable sort, so ties still go by position.
+    """
+    chosen: list[np.ndarray] = []
+    for rank in distinct(ranks):
+        if count <= 0:
+            break
+        members = np.flatnonzero(ranks == rank)
+        keys = tiebreak[members]
+        if count < members.size:
+            cut = keys[np.argpartition(keys, count - 1)[count - 1]]
+            members, keys = members[keys <= cut], keys[keys <= cut]
+        members = members[np.argsort(keys, kind="stable")][:count]
+        chosen.append(members)
+        count -= members.size
+    return np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.int64)
