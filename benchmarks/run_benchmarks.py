@@ -146,7 +146,7 @@ def baseline_model(seed: int, **overrides: float) -> LaborModel:
     """The baseline scenario's model, every worker an agent (scale 1), from 2017 to its end."""
     scenario = load_scenario(BASELINE)
     params = scenario.parameters_for(with_overrides(overrides) if overrides else None)
-    return LaborModel(params, list(scenario.events), HISTORY_START, scenario.end, seed)
+    return LaborModel(params, [event.drawn(seed) for event in scenario.events], HISTORY_START, scenario.end, seed)
 
 
 def one_replicate(repeats: int, verdicts: dict[str, bool]) -> float:
@@ -171,6 +171,31 @@ def one_replicate(repeats: int, verdicts: dict[str, bool]) -> float:
     result = subprocess.run([sys.executable, "-c", code, str(ROOT)], cwd=ROOT, capture_output=True, text=True, check=True)
     figure("peak memory of a process running it (max RSS)", f"{int(result.stdout.split()[-1]) / 1024:.0f} MB")
     return median
+
+
+# --- against the cost of touching every worker every day -------------------------------------
+def bernoulli_kernel(workers: int = 100_000, days: int = 5_113) -> float:
+    """Seconds for one Bernoulli draw per worker per day in plain numpy: the cost of touching everyone daily."""
+    rng = np.random.default_rng(0)
+    alive = np.ones(workers, dtype=bool)
+    began = time.perf_counter()
+    for _ in range(days):
+        alive &= rng.random(workers) >= 1e-5
+    return time.perf_counter() - began
+
+
+def against_kernel(replicate_seconds: float, verdicts: dict[str, bool]) -> None:
+    heading("One replicate against a numpy kernel of one Bernoulli draw per worker per day")
+    kernel = min(bernoulli_kernel() for _ in range(2))
+    figure("kernel: 100,000 workers x 5,113 days, best of 2", f"{kernel:.3f} s")
+    target("one replicate / kernel", replicate_seconds / kernel, "x", 0.2, True, verdicts)
+    quiet = with_overrides({"initial_stock": 10, "unfit_rate_per_year": 0.0, "defection_base_rate": 0.0,
+                            "factory_size_median": 10})
+    days = 5113
+    began = time.perf_counter()
+    LaborModel(quiet, [], HISTORY_START, HISTORY_START + dt.timedelta(days=days - 1), 1).run()
+    per_day = (time.perf_counter() - began) / days
+    target("fixed cost of a day on which nothing happens", per_day * 1e6, "us", 10, True, verdicts)
 
 
 # --- against the per-agent implementation --------------------------------------------------
@@ -210,7 +235,8 @@ def ensemble(replicates: int, verdicts: dict[str, bool]) -> None:
 # --- calibration ------------------------------------------------------------------------------
 def _calibration_batch(count: int, seed: int) -> int:
     """`count` calibration simulations (as pyabc calls them) for parameters drawn from the priors."""
-    from labor_stocks.calibration.abc import ReportSimulator, load_priors
+    from labor_stocks.calibration.abc import ReportSimulator
+    from labor_stocks.calibration.priors import load_priors
     from labor_stocks.calibration.reports import load_reports
 
     priors = load_priors(ROOT / "calibration" / "priors.toml")
@@ -262,7 +288,8 @@ def scaling(stocks: list[int], years: list[int], repeats: int) -> None:
         end = dt.date(2017 + count - 1, 12, 31)
         scenario = load_scenario(BASELINE)
         params = scenario.parameters_for()
-        median, _ = median_time(lambda: LaborModel(params, list(scenario.events), HISTORY_START, end, 1).run(), repeats)
+        events = [event.drawn(1) for event in scenario.events]
+        median, _ = median_time(lambda: LaborModel(params, events, HISTORY_START, end, 1).run(), repeats)
         print(f"  {count:>22} {(end - HISTORY_START).days + 1:>12,} {median:>14.3f}")
 
 
@@ -275,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     began = time.perf_counter()
     print("# labor-stocks benchmarks" + (" (--quick)" if quick else ""))
     machine()
-    one_replicate(3 if quick else 7, verdicts)
+    replicate_seconds = one_replicate(3 if quick else 7, verdicts)
+    against_kernel(replicate_seconds, verdicts)
     per_agent(10_000, 1 if quick else 3, verdicts)
     ensemble(20 if quick else 100, verdicts)
     calibration(60 if quick else 400, verdicts)

@@ -136,13 +136,20 @@ class Replicates:
     dates: tuple[dt.date, ...]
 
 
-def write_replicates(values: np.ndarray, seeds: Sequence[int], periods: Periods, path: Path) -> None:
+def write_replicates(values: np.ndarray, seeds: Sequence[int], periods: Periods, path: Path,
+                     ranged: tuple[Sequence[str], np.ndarray] | None = None) -> None:
     """Write `values` (replicate, quantity, place, period), as stacked from `period_values`, to an .npz file.
 
     One array per quantity, plus `seeds`, `places` and `dates` (ISO text): plain arrays, so
     that numpy reads the file back without pickle, and so does any other tool that reads .npz.
+    `ranged` adds `ranged_fields` (labels such as "liaoning-2024.level") and `ranged_values`
+    [replicate, field]: what each replicate drew for each ranged event field (a date as days
+    since 1970-01-01, `np.datetime64(int(v), "D")` reads it back).
     """
     arrays = {quantity: np.ascontiguousarray(values[:, q], dtype=np.int64) for q, quantity in enumerate(QUANTITIES)}
+    if ranged is not None and len(ranged[0]):
+        arrays["ranged_fields"] = np.asarray(list(ranged[0]), dtype=str)
+        arrays["ranged_values"] = np.asarray(ranged[1], dtype=np.float64)
     with open(path, "wb") as handle:
         np.savez_compressed(handle, **arrays, seeds=np.asarray(seeds, dtype=np.uint64),
                             places=np.asarray(PLACES, dtype=str),

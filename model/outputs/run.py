@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from importlib import metadata
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from ..ensemble.plan import Replicate
 from ..ensemble.runner import plan_replicates, run_ensemble
 from ..errors import InputError
 from ..scenarios.history import HISTORY_START
@@ -38,6 +40,7 @@ from ..files import staged_folder
 from ..ensemble.posterior import DEFAULT_POSTERIOR, Posterior, load_posterior
 from ..calibration.reports import Report, load_reports
 from ..scenarios.scenario import Scenario
+from ..world.events import Event
 from .plotting import plot_projection
 from .projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
 from .run_folder import FIGURE_FILE, PROJECTION_FILE, PosteriorUse, RunRecord, check_run_folder, write_record
@@ -84,6 +87,27 @@ def choose_posterior(option: str | None, scenario_path: str | Path | None = None
         option = str(present[0])
     posterior = load_posterior(option)
     return posterior, f"{option} ({len(posterior.particles)} particles)"
+
+
+def ranged_fields(scenario: Scenario) -> list[tuple[str, Event, str]]:
+    """Every ranged event field of `scenario` as (label, event, key); the label is "<event id or index>.<key>"."""
+    out = []
+    for index, event in enumerate(scenario.events, start=1):
+        for key in sorted(event.ranges):
+            out.append((f"{event.id or f'events[{index}]'}.{key}", event, key))
+    return out
+
+
+def ranged_draws(scenario: Scenario, plans: Sequence[Replicate]) -> tuple[list[str], np.ndarray]:
+    """What each replicate drew for each ranged field: labels, and values [replicate, field] (dates as days since 1970)."""
+    fields = ranged_fields(scenario)
+    epoch = dt.date(1970, 1, 1)
+    values = np.zeros((len(plans), len(fields)))
+    for r, plan in enumerate(plans):
+        for f, (_, event, key) in enumerate(fields):
+            value = event.drawn_values(plan.seed)[key]
+            values[r, f] = (dt.date.fromisoformat(value) - epoch).days if key == "date" else float(value)
+    return [label for label, _, _ in fields], values
 
 
 def default_out(scenario: Scenario) -> Path:
@@ -177,12 +201,14 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
         versions=versions(),
         git=git_commit(),
         created=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        ranges=[{"field": label, "event": event.as_dict()} for label, event, _ in ranged_fields(scenario)],
     )
     check_run_folder(target, force=force)  # again: a file may have appeared while the replicates ran
     with staged_folder(target) as staging:
         writing = time.perf_counter()
         write_projection(table, staging / PROJECTION_FILE)
-        write_replicates(values, [plan.seed for plan in plans], folding, staging / REPLICATES_FILE)
+        write_replicates(values, [plan.seed for plan in plans], folding, staging / REPLICATES_FILE,
+                         ranged_draws(scenario, plans))
         plot_projection(table, scenario, reported, staging / FIGURE_FILE, scenario.replicates)
         write_seconds = time.perf_counter() - writing
         record = dataclasses.replace(record, timings={

@@ -76,6 +76,8 @@ class RunRecord:
     git: dict[str, Any] | None = None
     created: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    ranges: list[dict[str, Any]] = field(default_factory=list)
+    """Every ranged event field of the scenario: the event, the key and its range (drawn per replicate)."""
 
     def as_dict(self) -> dict[str, Any]:
         """The record as run.json holds it (keys in this order)."""
@@ -97,7 +99,8 @@ class RunRecord:
                        replicate_values=dict(data.get("replicate_values") or {}),
                        reports=dict(data.get("reports") or {}), execution=dict(data.get("execution") or {}),
                        versions=dict(data.get("versions") or {}), git=data.get("git"),
-                       created=str(data.get("created", "")), timings=dict(data.get("timings") or {}))
+                       created=str(data.get("created", "")), timings=dict(data.get("timings") or {}),
+                       ranges=[dict(r) for r in data.get("ranges") or []])
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InputError(f"{where}: not a run record: key {error} missing or wrong") from None
 
