@@ -190,7 +190,7 @@ def against_kernel(replicate_seconds: float, verdicts: dict[str, bool]) -> None:
     figure("kernel: 100,000 workers x 5,113 days, best of 2", f"{kernel:.3f} s")
     target("one replicate / kernel", replicate_seconds / kernel, "x", 0.2, True, verdicts)
     quiet = with_overrides({"initial_stock": 10, "unfit_rate_per_year": 0.0, "defection_base_rate": 0.0,
-                            "factory_size_median": 10})
+                            "factory_size_median": 10, "document_rate": 0.0, "rotation_years": 100.0})
     days = 5113
     began = time.perf_counter()
     LaborModel(quiet, [], HISTORY_START, HISTORY_START + dt.timedelta(days=days - 1), 1).run()
