@@ -125,7 +125,7 @@ def test_a_new_report_of_arrivals_moves_the_model_toward_it(tmp_path):
         result = calibrate(ledger, priors, tmp_path / f"{name}.db", **SMALL)
         weights = result.weights / result.weights.sum()
         posterior = Posterior(name, tuple(integer_safe(p) for p in result.particles.to_dict("records")), weights)
-        table = fit_table(reports + yanji, posterior, draws=16, seed=3, scale=SMALL["scale"])
+        table = fit_table(reports + yanji, posterior, draws=8, seed=3, scale=SMALL["scale"])
         medians.append(float(table.set_index("id").loc["yanji-q3-2025", "median"]))
     error = [abs(math.log(m + 10) - math.log(810)) for m in medians]
     assert error[1] < error[0], f"median before {medians[0]:.0f}, after {medians[1]:.0f}; reported 800"
