@@ -203,7 +203,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .calibration.calibrate import Calibration
-    from .calibration.fit import print_table
+    from .calibration.fit import print_outlets, print_table
     from .calibration.identifiability import format_identifiability
     from .calibration.priors import load_priors
 
@@ -268,6 +268,10 @@ def _calibrate(args: argparse.Namespace) -> int:
           "parameter most):")
     print(format_identifiability(outcome.identifiability))
     print(f"written to {outcome.identifiability_path}")
+    print("\nwhat each outlet's figures are worth (bias as a factor on the truth, accuracy as a multiple of the "
+          "confidence's sigma):")
+    print(print_outlets(outcome.outlets))
+    print(f"written to {outcome.outlets_path}")
     result = outcome.result
     print(f"calibrated at one agent per {args.scale} worker{'s' if args.scale > 1 else ''}: "
           f"{result.simulations} simulations in {result.seconds:.0f} s")
@@ -284,13 +288,14 @@ def _fit(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from .calibration.fit import FIT_COLUMNS, fit_table, plot_fit, print_table, write_fit
+    from .calibration.fit import (fit_table, is_fit_table, is_outlet_table, outlet_table, outlets_path, plot_fit,
+                                  print_outlets, print_table, write_fit)
     from .calibration.identifiability import prior_predictive
     from .calibration.priors import load_priors
-    from .files import carries_mark, check_replaceable, is_image, starts_with_line
+    from .files import carries_mark, check_replaceable, is_image
     from .outputs.run import choose_posterior
 
-    def outputs() -> tuple[Path, Path]:
+    def outputs() -> tuple[Path, Path, Path]:
         out = Path(args.out)
         if out.is_dir():
             raise InputError(f"--out: {out} is a folder; give the table's file name, e.g. {out / 'fit.csv'}")
@@ -298,16 +303,17 @@ def _fit(args: argparse.Namespace) -> int:
             raise InputError(f"--out: {out}: give a .csv file name (the figure is written beside it, as .png)")
         if not out.parent.is_dir():
             raise InputError(f"--out: no such folder: {out.parent}")
-        png, header = out.with_suffix(".png"), ",".join(FIT_COLUMNS)
+        png, outlets = out.with_suffix(".png"), outlets_path(out)
         inputs = [*args.reports, "calibration/posterior.csv",
                   *([args.posterior] if args.posterior and args.posterior.lower() != "none" else [])]
-        table_is_ours = out.is_file() and not out.is_symlink() and starts_with_line(out, header)
-        check_replaceable(out, "--out", lambda path: starts_with_line(path, header), "fit", inputs, args.force)
+        table_is_ours = out.is_file() and not out.is_symlink() and is_fit_table(out)
+        check_replaceable(out, "--out", is_fit_table, "fit", inputs, args.force)
         check_replaceable(png, "--out", lambda path: carries_mark(path, "fit") or (is_image(path) and table_is_ours),
                           "fit", inputs, args.force)
-        return out, png
+        check_replaceable(outlets, "--out", is_outlet_table, "fit", inputs, args.force)
+        return out, png, outlets
 
-    out, png = outputs()
+    out, png, outlets_file = outputs()
     reports = _load_all_reports(args.reports)
     priors = load_priors(args.priors) if args.prior_draws else None
     if args.scheduler:
@@ -326,14 +332,20 @@ def _fit(args: argparse.Namespace) -> int:
                       scheduler=args.scheduler, prior_values=values)
     bar.close()
     outputs()  # again: the simulations took a while
+    outlets = outlet_table(reports, posterior)
     try:
         write_fit(table, out)
         plot_fit(table, png)
+        write_fit(outlets, outlets_file)
     except OSError as error:
         raise InputError(f"--out: cannot write {error.filename or out} ({error.strerror or error})") from None
     print(print_table(table))
     print(f"{int(table.inside.sum())} of {len(table)} reports inside the model's 90% interval; "
           f"written to {out} and {png}")
+    print("\nwhat each outlet's figures are worth (z above uses them; bias as a factor on the truth, accuracy as a "
+          "multiple of the confidence's sigma):")
+    print(print_outlets(outlets))
+    print(f"written to {outlets_file}")
     return 0
 
 

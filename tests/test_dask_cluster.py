@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labor_stocks.calibration.priors import load_priors
+from labor_stocks.calibration.priors import for_reports, load_priors
+from labor_stocks.calibration.reports import load_reports
 
 from .test_scenario import write
 
@@ -163,14 +164,17 @@ def test_a_calibration_on_a_dask_cluster_gives_a_valid_posterior_like_a_local_on
         assert "Traceback" not in done.stderr
         outputs[name] = out
 
-    priors = {prior.name: prior for prior in load_priors(ROOT / "calibration" / "priors.toml")}
+    fitted = for_reports(load_priors(ROOT / "calibration" / "priors.toml"), load_reports(ROOT / "calibration" /
+                                                                                        "reports.csv"))
+    priors = {prior.name: prior for prior in fitted}
     posteriors = {name: pd.read_csv(out / "posterior.csv") for name, out in outputs.items()}
     assert list(posteriors["dask"].columns) == list(posteriors["local"].columns) == ["weight", *priors]
     for name, posterior in posteriors.items():
         assert len(posterior) == 10, name
         assert abs(posterior.weight.sum() - 1) < 1e-4 and (posterior.weight >= 0).all(), name
         for parameter, prior in priors.items():
-            assert posterior[parameter].between(prior.low * (1 - 1e-6), prior.high * (1 + 1e-6)).all(), parameter
+            if prior.distribution != "normal":  # an outlet's bias: a normal prior has no bounds
+                assert posterior[parameter].between(prior.low * (1 - 1e-6), prior.high * (1 + 1e-6)).all(), parameter
     for name, out in outputs.items():
         generations = _generations(out / "calibration.db")
         assert list(generations.t) == [0, 1], name

@@ -198,7 +198,7 @@ def test_quoted_field_with_newline_keeps_row_and_line_numbers_right(tmp_path):
 @pytest.mark.parametrize(
     "header, column, message",
     [
-        (REPORT_COLUMNS[:-1], "notes", "missing column"),
+        (REPORT_COLUMNS[:-2] + REPORT_COLUMNS[-1:], "quote", "missing column"),
         (REPORT_COLUMNS + ("extra",), "extra", "unknown column 'extra'"),
         (("ID",) + REPORT_COLUMNS[1:], "ID", "unknown column 'ID'"),
         (REPORT_COLUMNS[:1] + REPORT_COLUMNS, "id", "duplicate column"),

@@ -2,7 +2,12 @@
 
 Each simulation draws a parameter set, runs the shared history up to the last report and
 computes every report's simulated counterpart (`observation.py`); the ABC distance is the
-root of the summed squared standardized errors. pyabc keeps its history in an SQLite
+root of the summed squared standardized errors, each statement counted once. A particle may
+hold, beside the model's parameters, event fields (`event.ID.FIELD`: the simulation's event
+takes the particle's value) and each outlet's bias and accuracy (`outlet.NAME.bias`,
+`outlet.NAME.accuracy`): those never reach the model; the simulator hands them to the
+distance with the reports' counterparts (pyabc gives a distance only the simulation's
+output, not the particle). pyabc keeps its history in an SQLite
 database in `calibration/`: every finished generation is stored, so an interrupted
 calibration continues with `--resume` from the last finished generation.
 
@@ -23,18 +28,20 @@ import sqlite3
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 
 from ..ensemble.plan import replicate
-from ..ensemble.posterior import integer_safe, write_posterior
+from ..ensemble.posterior import OUTLET, column_kind, integer_safe, write_posterior
 from ..ensemble.processes import quiet_worker
 from ..ensemble.runner import run_replicate
 from ..errors import InputError
-from .observation import Counterparts, Observation, distance, observations, reports_scenario
-from .priors import Prior, check_scale
+from ..world.events import Event
+from .observation import Counterparts, Observation, distance, observations, outlets_of, reports_scenario
+from .priors import Prior, accuracy_floor, check_event_priors, check_scale, for_reports
 from .reports import Report
 
 CALIBRATION_SCALE = 10
@@ -58,8 +65,9 @@ class ReportSimulator:
     processes) become a replicate by the ensembles' recipe (`labor_stocks.ensemble.plan`).
     """
 
-    def __init__(self, reports: list[Report], scale: int = CALIBRATION_SCALE) -> None:
-        self.scenario = reports_scenario(reports, scale)
+    def __init__(self, reports: list[Report], scale: int = CALIBRATION_SCALE,
+                 events: Sequence[Event] | None = None) -> None:
+        self.scenario = reports_scenario(reports, scale, events)
         self.counterparts = Counterparts(tuple(observations(reports)))
         self.main_process = os.getpid()
 
@@ -67,24 +75,35 @@ class ReportSimulator:
         if os.getpid() != self.main_process:
             quiet_worker()  # in a sampler's process: Ctrl-C and SIGTERM are the main process's to handle
         seed = int(np.random.randint(0, 2**31 - 1))
-        plan = replicate(self.scenario, 0, seed, integer_safe(dict(parameters)), "calibration")
-        return run_replicate(self.scenario, plan, self.counterparts, crossings=True).value
+        particle = integer_safe(dict(parameters))
+        plan = replicate(self.scenario, 0, seed, particle, "calibration")
+        value = run_replicate(self.scenario, plan, self.counterparts, crossings=True).value
+        outlets = {k: float(v) for k, v in particle.items() if (column_kind(k) or ("",))[0] == OUTLET}
+        return {**value, **outlets}
 
 
 class ReportDistance:
-    """The ABC distance between a simulation and the reports (see `observation.py`)."""
+    """The ABC distance between a simulation and the reports (see `observation.py`).
 
-    def __init__(self, reports: list[Report]) -> None:
+    The outlets' bias and accuracy arrive with the simulation's output (`ReportSimulator`);
+    `floor` is the least accuracy the priors allow (`priors.accuracy_floor`).
+    """
+
+    def __init__(self, reports: list[Report], floor: float = 1.0) -> None:
         self.observed: list[Observation] = observations(reports)
+        self.floor = floor
 
     def __call__(self, simulated: dict[str, float], _reported: dict[str, float]) -> float:
-        return distance(self.observed, simulated)
+        return distance(self.observed, simulated, outlets_of(simulated), self.floor)
 
 
-def fingerprint(reports: list[Report], priors: list[Prior], scale: int) -> str:
+def fingerprint(reports: list[Report], priors: list[Prior], scale: int,
+                events: Sequence[Event] | None = None) -> str:
     """A hash of what a calibration fits, so `--resume` refuses to mix runs of different inputs."""
-    text = json.dumps([[r.__dict__ for r in reports], [p.__dict__ for p in priors], scale], default=str,
-                      sort_keys=True)
+    fitted = for_reports(priors, reports)
+    own = [e.as_dict() for e in events] if events is not None else None
+    text = json.dumps([[r.__dict__ for r in reports], [p.__dict__ for p in fitted], scale, *([own] if own else [])],
+                      default=str, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -173,7 +192,8 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
               generations: int = DEFAULT_GENERATIONS, jobs: int = 1, scheduler: str | None = None,
               resume: bool = False, scale: int = CALIBRATION_SCALE, max_simulations: int | None = None,
               max_minutes: float | None = None,
-              on_generation: Callable[[int, float, int], None] | None = None) -> CalibrationResult:
+              on_generation: Callable[[int, float, int], None] | None = None,
+              events: Sequence[Event] | None = None) -> CalibrationResult:
     """Run (or continue) ABC-SMC until `generations` generations are stored, or the budget is spent.
 
     The budget (`max_simulations` in all, `max_minutes` for this call) is checked between
@@ -182,7 +202,9 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
     total_simulations)` is called after each finished generation (the command line draws its
     progress bar with it). With `resume`, the newest run in `database` continues if it was
     made with the same reports, priors and scale. Everything that can be checked (the reports,
-    the scale, the database) is checked before the first simulation.
+    the scale, the event fields the priors name, the database) is checked before the first
+    simulation. The outlets' shared prior becomes one bias and one accuracy per outlet of the
+    reports (`priors.for_reports`); `events` replace the shared history (None: the history).
     """
     import pyabc
     from sqlalchemy.exc import SQLAlchemyError
@@ -190,8 +212,10 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
     database = Path(database)
     start = dt.datetime.now()
     check_scale(scale, priors)
-    key = fingerprint(reports, priors, scale)
-    simulator, metric = ReportSimulator(reports, scale), ReportDistance(reports)
+    key = fingerprint(reports, priors, scale, events)
+    priors = for_reports(priors, reports)
+    simulator, metric = ReportSimulator(reports, scale, events), ReportDistance(reports, accuracy_floor(priors))
+    check_event_priors(priors, simulator.scenario.events)
     resumed = check_database(database, resume, key)
     logging.getLogger("ABC").setLevel(logging.WARNING)
     logging.getLogger("Sampler").setLevel(logging.WARNING)

@@ -16,7 +16,8 @@ the priors, the output folder, the scheduler's address and the database (a damag
 or with `resume` a newest run made from other inputs, is refused). `run` then calibrates
 (`abc.py`; the database keeps every finished generation, so an interrupted run continues
 with `resume`), writes `posterior.csv` into the output folder, reads it back (checked
-whole) and writes the fit of that posterior (`fit.csv`, `fit.png`, `fit.py`).
+whole) and writes the fit of that posterior (`fit.csv`, `fit.png`, `fit.py`) and what it
+learned of each outlet (`outlets.csv`: bias and accuracy, `fit.outlet_table`).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ from ..ensemble.posterior import Posterior, load_posterior
 from ..errors import InputError
 from .abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                   DEFAULT_POPULATION, CalibrationResult, calibrate, check_database, fingerprint, save_posterior)
-from .fit import fit_table, plot_fit, write_fit
+from .fit import fit_table, outlet_table, outlets_path, plot_fit, write_fit
 from .identifiability import identifiability, prior_predictive
-from .observation import observations, report_end
-from .priors import Prior, check_scale
+from .observation import observations, report_end, reports_scenario
+from .priors import Prior, check_event_priors, check_scale, for_reports
 from .reports import Report
 
 DEFAULT_DRAWS = 40
@@ -53,6 +54,8 @@ class CalibrationOutcome:
     plot_path: Path
     identifiability: pd.DataFrame
     identifiability_path: Path
+    outlets: pd.DataFrame | None = None
+    outlets_path: Path | None = None
 
 
 class Calibration:
@@ -82,6 +85,7 @@ class Calibration:
         observations(reports)
         report_end(reports)
         check_scale(scale, priors)
+        check_event_priors(for_reports(priors, reports), reports_scenario(reports).events)
         self.out = Path(out)
         if not self.out.is_dir():
             raise InputError(f"--out: not a folder: {self.out}")
@@ -100,6 +104,7 @@ class Calibration:
         self.posterior_path = self.out / "posterior.csv"
         self.fit_path, self.plot_path = self.out / "fit.csv", self.out / "fit.png"
         self.identifiability_path = self.out / "identifiability.csv"
+        self.outlets_path = outlets_path(self.fit_path)
 
     def run(self, on_generation: Callable[[int, float, int], None] | None = None,
             on_posterior: Callable[[CalibrationResult, Posterior], None] | None = None,
@@ -124,9 +129,11 @@ class Calibration:
         table = fit_table(self.reports, posterior, draws=self.draws, seed=self.seed, jobs=self.jobs,
                           scheduler=self.scheduler, progress=on_fit_draw, prior_values=values)
         learned = identifiability(self.priors, posterior, sample, values, observations(self.reports))
+        outlets = outlet_table(self.reports, posterior)
         write_fit(table, self.fit_path)
         write_fit(learned, self.identifiability_path)
+        write_fit(outlets, self.outlets_path)
         plot_fit(table, self.plot_path, f"Fit at full scale, {self.draws} posterior draws "
                                         f"(calibrated at one agent per {self.scale} workers)")
         return CalibrationOutcome(result, posterior, self.posterior_path, table, self.fit_path, self.plot_path,
-                                  learned, self.identifiability_path)
+                                  learned, self.identifiability_path, outlets, self.outlets_path)

@@ -11,6 +11,12 @@ standardized error of the median (0 inside a reported range). The `posterior` co
 the parameter sets drawn from. `informative` is false for a report that the prior predictive
 (runs with parameters drawn from the priors, `identifiability.py`) almost never misses: such a
 report cannot teach the calibration anything, and its `inside` is no evidence for the model.
+
+Each report's `z` weighs it as the calibration did: with its outlet's estimated bias and
+accuracy (the posterior's weighted medians; an outlet the posterior does not estimate is
+taken at its word). `outlet_table` shows those estimates, one row per outlet of the reports
+(`outlets.csv` beside `fit.csv`): the bias as a log and as a factor, the accuracy, each with
+its 90% interval.
 """
 
 from __future__ import annotations
@@ -25,15 +31,68 @@ import numpy as np
 import pandas as pd
 
 from ..ensemble.plan import plan_replicates
-from ..ensemble.posterior import NO_POSTERIOR, Posterior
+from ..ensemble.posterior import NO_POSTERIOR, OUTLET, Posterior, column_kind, outlet_column
 from ..ensemble.runner import run_ensemble
 from .identifiability import UNINFORMATIVE_SHARE, inside_share
-from .observation import Counterparts, observations, reports_scenario
+from .observation import TAKEN_AT_THEIR_WORD, Counterparts, Outlet, observations, outlets_of, reports_scenario
 from .reports import Report
-from ..files import figure_metadata, write_file
+from ..files import figure_metadata, starts_with_line, write_file
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
-               "median", "p05", "p95", "inside", "z", "informative", "prior_inside_share", "source", "posterior")
+               "median", "p05", "p95", "inside", "z", "informative", "prior_inside_share", "source", "posterior",
+               "outlet", "statement")
+EARLIER_FIT_COLUMNS = FIT_COLUMNS[:-2]
+"""The fit table's header before `outlet` and `statement`: a fit.csv with it is still the fit's own."""
+OUTLET_COLUMNS = ("outlet", "reports", "statements", "estimated", "bias_p05", "bias_median", "bias_p95",
+                  "factor_median", "accuracy_p05", "accuracy_median", "accuracy_p95", "posterior")
+
+
+def posterior_outlets(posterior: Posterior | None) -> dict[str, Outlet]:
+    """Each outlet the posterior estimates, at its weighted median bias and accuracy."""
+    if posterior is None:
+        return {}
+    summary = posterior.summary().set_index("parameter")["median"]
+    return outlets_of({name: float(value) for name, value in summary.items()
+                       if (column_kind(str(name)) or ("",))[0] == OUTLET})
+
+
+def outlet_table(reports: list[Report], posterior: Posterior | None) -> pd.DataFrame:
+    """One row per outlet of the reports: how many reports and statements, and its estimated bias and accuracy.
+
+    `estimated` is false for an outlet the posterior does not estimate (a reference outlet, or a
+    posterior calibrated without outlet priors): its bias is 0 and its accuracy 1 by assumption.
+    """
+    summary = posterior.summary().set_index("parameter") if posterior is not None else pd.DataFrame()
+    used = posterior.path if posterior is not None else NO_POSTERIOR
+    rows = []
+    for outlet in dict.fromkeys(r.origin for r in reports):
+        mine = [r for r in reports if r.origin == outlet]
+        row: dict[str, object] = {"outlet": outlet, "reports": len(mine),
+                                  "statements": len({r.statement_key for r in mine}), "posterior": used}
+        estimated = True
+        for part, default in (("bias", 0.0), ("accuracy", 1.0)):
+            name = outlet_column(outlet, part)
+            if name in summary.index:
+                row.update({f"{part}_{q}": float(summary.loc[name, q]) for q in ("p05", "median", "p95")})
+            else:
+                estimated = False
+                row.update({f"{part}_{q}": default for q in ("p05", "median", "p95")})
+        row["estimated"] = estimated
+        row["factor_median"] = math.exp(float(row["bias_median"]))
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(OUTLET_COLUMNS))
+
+
+def print_outlets(table: pd.DataFrame) -> str:
+    """The outlets' estimates for the terminal: bias as a factor (x1.50: figures half again the truth)."""
+    shown = pd.DataFrame({
+        "outlet": table.outlet, "reports": table.reports, "statements": table.statements,
+        "bias (factor, 90%)": [f"x{math.exp(m):.2f} ({math.exp(a):.2f}-{math.exp(b):.2f})" if e else "x1 (not estimated)"
+                               for m, a, b, e in zip(table.bias_median, table.bias_p05, table.bias_p95, table.estimated)],
+        "accuracy (x sigma, 90%)": [f"{m:.2f} ({a:.2f}-{b:.2f})" if e else "1 (not estimated)" for m, a, b, e in
+                                    zip(table.accuracy_median, table.accuracy_p05, table.accuracy_p95, table.estimated)],
+    })
+    return shown.to_string(index=False)
 
 
 def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 40, seed: int = 0, jobs: int = 1,
@@ -54,6 +113,7 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
     values = np.array([[outcome.value[o.report.id] for o in observed] for outcome in outcomes])
     used = posterior.path if posterior is not None else NO_POSTERIOR
     shares = inside_share(observed, prior_values) if prior_values is not None else None
+    outlets = posterior_outlets(posterior)
     rows = []
     for j, o in enumerate(observed):
         report = o.report
@@ -65,10 +125,11 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
             "unit": report.unit, "confidence": report.confidence,
             "reported": report.value if report.value is not None else math.nan,
             "low": low, "high": high, "median": median, "p05": p05, "p95": p95,
-            "inside": bool(low <= p95 and high >= p05), "z": o.z(float(median)),
+            "inside": bool(low <= p95 and high >= p05),
+            "z": o.z(float(median), outlets.get(report.origin, TAKEN_AT_THEIR_WORD)),
             "informative": None if shares is None else bool(shares[j] < UNINFORMATIVE_SHARE),
             "prior_inside_share": math.nan if shares is None else float(shares[j]), "source": report.source,
-            "posterior": used,
+            "posterior": used, "outlet": report.origin, "statement": report.statement,
         })
     return pd.DataFrame(rows, columns=list(FIT_COLUMNS))
 
@@ -121,6 +182,22 @@ def plot_fit(table: pd.DataFrame, path: str | os.PathLike[str], title: str = "")
     plt.close(figure)
 
 
+def is_fit_table(path: str | os.PathLike[str]) -> bool:
+    """Whether the file is a fit table (its header is the fit's, now or before outlets and statements)."""
+    return any(starts_with_line(Path(path), ",".join(columns)) for columns in (FIT_COLUMNS, EARLIER_FIT_COLUMNS))
+
+
+def is_outlet_table(path: str | os.PathLike[str]) -> bool:
+    """Whether the file is an outlets table that `fit` or `calibrate` wrote (by its header)."""
+    return starts_with_line(Path(path), ",".join(OUTLET_COLUMNS))
+
+
+def outlets_path(fit_path: str | os.PathLike[str]) -> Path:
+    """Where the outlets' table goes beside a fit table: `outlets.csv` beside `fit.csv`, else `NAME_outlets.csv`."""
+    fit_path = Path(fit_path)
+    return fit_path.with_name("outlets.csv" if fit_path.stem == "fit" else f"{fit_path.stem}_outlets.csv")
+
+
 def write_fit(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:
-    """Write the fit table atomically (`labor_stocks.files.write_file`)."""
+    """Write the fit table (or the outlets') atomically (`labor_stocks.files.write_file`)."""
     write_file(path, lambda temporary: table.to_csv(temporary, index=False, float_format="%.6g"))

@@ -16,6 +16,7 @@ parameter is an assumption, not a finding.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 
@@ -24,10 +25,10 @@ import pandas as pd
 from scipy.stats import spearmanr
 
 from ..ensemble.plan import replicate, replicate_seeds
-from ..ensemble.posterior import Posterior, integer_safe
+from ..ensemble.posterior import OUTLET, Posterior, column_kind, event_day, integer_safe
 from ..ensemble.runner import run_ensemble
 from .observation import Counterparts, Observation, observations, reports_scenario
-from .priors import Prior
+from .priors import Prior, for_reports
 from .reports import Report
 
 UNINFORMATIVE_SHARE = 0.99
@@ -38,25 +39,34 @@ TOP_REPORTS = 3
 
 
 def prior_sample(priors: Sequence[Prior], count: int, seed: int) -> pd.DataFrame:
-    """`count` parameter sets drawn from the priors (one column per parameter), reproducibly from `seed`."""
+    """`count` parameter sets drawn from the priors (one column per parameter), reproducibly from `seed`.
+
+    An event's date is drawn as a day number (`date.toordinal`), as the calibration draws it.
+    """
     rng = np.random.default_rng([int(seed), 0x9A10])
     columns = {}
     for prior in priors:
         u = rng.random(count)
         if prior.distribution == "loguniform":
             columns[prior.name] = np.exp(math.log(prior.low) + u * (math.log(prior.high) - math.log(prior.low)))
-        else:
+        elif prior.distribution == "uniform":
             columns[prior.name] = prior.low + u * (prior.high - prior.low)
+        else:
+            columns[prior.name] = np.array([prior.quantile(float(q)) for q in u])
     return pd.DataFrame(columns)
 
 
 def prior_predictive(reports: list[Report], priors: Sequence[Prior], draws: int = 40, seed: int = 0, jobs: int = 1,
                      scale: int = 1, scheduler: str | None = None,
                      progress: Callable[[int], None] | None = None) -> tuple[pd.DataFrame, np.ndarray]:
-    """Parameter sets from the priors and, for each, every report's simulated counterpart [draw, report]."""
+    """Parameter sets from the priors and, for each, every report's simulated counterpart [draw, report].
+
+    The outlets' shared prior is given to each outlet of the reports (`priors.for_reports`);
+    their columns do not change the runs, only the distance would use them.
+    """
     observed = observations(reports)
     scenario = reports_scenario(reports, scale)
-    sample = prior_sample(priors, draws, seed)
+    sample = prior_sample(for_reports(priors, reports), draws, seed)
     plans = [replicate(scenario, i, s, integer_safe(dict(row)), "priors")
              for i, (s, row) in enumerate(zip(replicate_seeds(seed, draws), sample.to_dict("records")))]
     outcomes = run_ensemble(scenario, plans, Counterparts(tuple(observed)), jobs=jobs, scheduler=scheduler,
@@ -81,32 +91,40 @@ def informative(observed: Sequence[Observation], values: np.ndarray) -> np.ndarr
 
 def identifiability(priors: Sequence[Prior], posterior: Posterior, sample: pd.DataFrame, values: np.ndarray,
                     observed: Sequence[Observation]) -> pd.DataFrame:
-    """Per calibrated parameter: prior and posterior 90% intervals, their ratio, and the reports that move it most."""
+    """Per calibrated parameter: prior and posterior 90% intervals, their ratio, and the reports that move it most.
+
+    An event's date is shown as YYYY-MM-DD. An outlet's bias and accuracy move no simulation
+    (they weigh the reports), so their `moved_by` is empty.
+    """
+    priors = for_reports(priors, [o.report for o in observed])
     summary = posterior.summary().set_index("parameter")
     rows = []
     for prior in priors:
         log = prior.distribution == "loguniform"
-        prior_p05 = _quantile(prior, 0.05)
-        prior_p95 = _quantile(prior, 0.95)
+        prior_p05, prior_p95 = prior.quantile(0.05), prior.quantile(0.95)
         row = {"parameter": prior.name, "distribution": prior.distribution, "prior_p05": prior_p05,
                "prior_p95": prior_p95, "posterior_p05": math.nan, "posterior_median": math.nan,
                "posterior_p95": math.nan, "spread_share": math.nan, "moved_by": ""}
         if prior.name in summary.index:
             post = summary.loc[prior.name]
-            row.update(posterior_p05=float(post.p05), posterior_median=float(post["median"]),
-                       posterior_p95=float(post.p95))
+            p05, median, p95 = (_number(post[q], prior) for q in ("p05", "median", "p95"))
+            row.update(posterior_p05=p05, posterior_median=median, posterior_p95=p95)
             width = (lambda a, b: math.log(max(b, 1e-300)) - math.log(max(a, 1e-300))) if log else (lambda a, b: b - a)
             prior_width = width(prior_p05, prior_p95)
-            row["spread_share"] = width(float(post.p05), float(post.p95)) / prior_width if prior_width > 0 else math.nan
-        row["moved_by"] = "; ".join(_movers(sample[prior.name].to_numpy(), values, observed))
+            row["spread_share"] = width(p05, p95) / prior_width if prior_width > 0 else math.nan
+        if column_kind(prior.name) is None or column_kind(prior.name)[0] != OUTLET:
+            row["moved_by"] = "; ".join(_movers(sample[prior.name].to_numpy(), values, observed))
+        if prior.dates:
+            for key in ("prior_p05", "prior_p95", "posterior_p05", "posterior_median", "posterior_p95"):
+                if math.isfinite(row[key]):
+                    row[key] = dt.date.fromordinal(int(row[key])).isoformat()
         rows.append(row)
     return pd.DataFrame(rows, columns=list(IDENTIFIABILITY_COLUMNS))
 
 
-def _quantile(prior: Prior, q: float) -> float:
-    if prior.distribution == "loguniform":
-        return math.exp(math.log(prior.low) + q * (math.log(prior.high) - math.log(prior.low)))
-    return prior.low + q * (prior.high - prior.low)
+def _number(value: object, prior: Prior) -> float:
+    """A posterior summary's value as a number (an event's date as its day number)."""
+    return float(event_day(value, prior.name).toordinal()) if prior.dates else float(value)
 
 
 def _movers(parameter: np.ndarray, values: np.ndarray, observed: Sequence[Observation]) -> list[str]:
@@ -128,6 +146,6 @@ def format_identifiability(table: pd.DataFrame) -> str:
     shown = table[["parameter", "prior_p05", "prior_p95", "posterior_p05", "posterior_p95", "spread_share",
                    "moved_by"]].copy()
     for column in ("prior_p05", "prior_p95", "posterior_p05", "posterior_p95"):
-        shown[column] = shown[column].map(lambda v: f"{v:.4g}")
+        shown[column] = shown[column].map(lambda v: v if isinstance(v, str) else f"{v:.4g}")
     shown["spread_share"] = shown["spread_share"].map(lambda v: "" if not math.isfinite(v) else f"{v:.2f}")
     return shown.to_string(index=False)

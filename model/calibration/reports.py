@@ -11,8 +11,14 @@ Row numbers in messages are 1-based data rows (the header is not counted, blank 
 skipped), followed by the line of the file where that row starts, e.g.
 `calibration/reports.csv: row 7 (line 8), column place: unknown place 'Pyongyang' (...)`.
 
-How a report is compared with a simulated quantity (the observation model) lives with the
-calibration code, not here; this module only guarantees that every report is well-formed.
+The first thirteen columns (`REQUIRED_COLUMNS`) are the format; `notes`, `statement` and
+`outlet` may follow in any order (`OPTIONAL_COLUMNS`), so a ledger of the thirteen alone stays
+valid. Rows sharing a `statement` key restate one statement; `outlet` names whose figure it
+is (empty: the `source`).
+
+How a report is compared with a simulated quantity (the observation model, and what a
+statement and an outlet do there) lives with the calibration code, not here; this module only
+guarantees that every report is well-formed.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from ..world.calendar import HISTORY_START
 from ..files import is_read_only, write_file
 from ..world.geography import CHINA, CITIES, CITY_ALIASES, CROSSING_INDEX, OVERSEAS, PROVINCES, is_place
 
-REPORT_COLUMNS: tuple[str, ...] = (
+REQUIRED_COLUMNS: tuple[str, ...] = (
     "id",
     "source",
     "published",
@@ -45,9 +51,18 @@ REPORT_COLUMNS: tuple[str, ...] = (
     "unit",
     "confidence",
     "quote",
-    "notes",
 )
-"""The ledger's header, in this order."""
+"""The ledger's first thirteen columns, in this order: a ledger of these alone is valid."""
+
+OPTIONAL_COLUMNS: tuple[str, ...] = ("notes", "statement", "outlet")
+"""Columns a ledger may add after the thirteen, each once, in any order:
+`notes` (how a date or a place was read), `statement` (a key shared by rows that restate one
+statement: the calibration counts that statement once, see `observation.py`) and `outlet` (the
+source whose bias and accuracy the calibration estimates; empty: the row's `source`)."""
+
+REPORT_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + ("notes",)
+"""The header a new ledger gets (`append_report`), with any other optional column the new row fills."""
+ALL_COLUMNS: tuple[str, ...] = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 
 KINDS: tuple[str, ...] = ("stock", "inflow", "outflow", "defections")
 UNITS: tuple[str, ...] = ("workers", "workers_per_day")
@@ -77,6 +92,20 @@ class Report:
     confidence: str
     quote: str
     notes: str = ""
+    statement: str = ""
+    """Rows with the same key restate one statement (empty: the row is a statement of its own)."""
+    outlet: str = ""
+    """Who stands behind the figure, as the ledger names it; empty: the row's `source` (see `origin`)."""
+
+    @property
+    def origin(self) -> str:
+        """The outlet whose bias and accuracy apply to this report: `outlet`, or else `source`."""
+        return self.outlet or self.source
+
+    @property
+    def statement_key(self) -> str:
+        """The statement this row restates: its `statement`, or else its own id (a statement of its own)."""
+        return self.statement or f"\x00{self.id}"
 
     @property
     def days(self) -> int:
@@ -168,6 +197,13 @@ def _report(row: dict[str, str], first_row_of_id: dict[str, int]) -> Report:
         raise _RowError("value", f"value ({value:g}) is above high ({high:g})")
     if not row["quote"]:
         raise _RowError("quote", "missing: copy the article's exact words")
+    statement = row.get("statement", "")
+    if statement and not _ID.match(statement):
+        raise _RowError("statement", f"bad statement key {_show(statement)}: a short slug of a-z, 0-9 and '-' "
+                                     "shared by the rows that restate one statement, e.g. dandong-exodus-2024")
+    outlet = row.get("outlet", "")
+    if outlet and (not outlet.isprintable() or len(outlet) > 60):
+        raise _RowError("outlet", f"bad outlet {_show(outlet)}: name the outlet on one line, in at most 60 characters")
     return Report(
         id=row["id"],
         source=row["source"],
@@ -182,37 +218,41 @@ def _report(row: dict[str, str], first_row_of_id: dict[str, int]) -> Report:
         unit=unit,
         confidence=confidence,
         quote=row["quote"],
-        notes=row["notes"],
+        notes=row.get("notes", ""),
+        statement=statement,
+        outlet=outlet,
     )
 
 
 def _check_header(header: list[str], name: str) -> None:
-    """The header must be exactly REPORT_COLUMNS: a misnamed column would silently drop data."""
+    """The header is REQUIRED_COLUMNS in order, then optional columns: a misnamed column would silently drop data."""
     seen: set[str] = set()
+    expected = f"{','.join(REQUIRED_COLUMNS)}, then any of {', '.join(OPTIONAL_COLUMNS)}"
     for column in header:
         # A header cell may hold anything (a quoted line break, a whole line): named safely, on one line.
         label = column if column.isprintable() and len(column) <= 40 else _show(column, 40)
         if column in seen:
             raise InputError(f"{name}: header, column {label}: duplicate column {_show(column)}")
         seen.add(column)
-        if column not in REPORT_COLUMNS:
-            raise InputError(f"{name}: header, column {label}: unknown column {_show(column)} (expected: {','.join(REPORT_COLUMNS)})")
-    for column in REPORT_COLUMNS:
+        if column not in ALL_COLUMNS:
+            raise InputError(f"{name}: header, column {label}: unknown column {_show(column)} (expected: {expected})")
+    for column in REQUIRED_COLUMNS:
         if column not in seen:
-            raise InputError(f"{name}: header, column {column}: missing column (expected: {','.join(REPORT_COLUMNS)})")
-    if tuple(header) != REPORT_COLUMNS:
-        raise InputError(f"{name}: header: columns out of order (expected: {','.join(REPORT_COLUMNS)})")
+            raise InputError(f"{name}: header, column {column}: missing column (expected: {expected})")
+    if tuple(header[:len(REQUIRED_COLUMNS)]) != REQUIRED_COLUMNS:
+        raise InputError(f"{name}: header: columns out of order (expected: {expected})")
 
 
 def parse_reports(text: str, name: str) -> list[Report]:
     """Validate the ledger's text; `name` is the file name used in error messages.
 
-    Rules: the header is exactly REPORT_COLUMNS; every row has that many fields; ids are
+    Rules: the header is REQUIRED_COLUMNS in order, then any of OPTIONAL_COLUMNS (each once);
+    every row has as many fields as the header; ids are
     unique slugs; source and quote are given; dates are YYYY-MM-DD with 2017-01-01 (the
     model's first day) <= period_start <= period_end <= published; a stock is one day, in workers; place, kind, unit and
     confidence are known values; numbers are finite and non-negative; a row has a value or
-    a bound, low <= high and the value lies inside [low, high]. A header with no rows is a
-    valid, empty ledger.
+    a bound, low <= high and the value lies inside [low, high]; a statement key is a slug and an
+    outlet one printable line. A header with no rows is a valid, empty ledger.
     """
     if not text.strip():
         raise InputError(f"{name}: empty file (expected the header {','.join(REPORT_COLUMNS)})")
@@ -233,14 +273,14 @@ def parse_reports(text: str, name: str) -> list[Report]:
                 continue
             number = len(reports) + 1
             where = f"{name}: row {number} (line {start_line})"
-            if len(fields) < len(REPORT_COLUMNS):
-                missing = REPORT_COLUMNS[len(fields)]
-                raise InputError(f"{where}, column {missing}: missing (the row has {len(fields)} of {len(REPORT_COLUMNS)} fields)")
-            if len(fields) > len(REPORT_COLUMNS):
-                extra = len(fields) - len(REPORT_COLUMNS)
-                raise InputError(f"{where}, column {REPORT_COLUMNS[-1]}: {extra} extra field(s) after the last column (an unquoted comma?)")
+            if len(fields) < len(header):
+                missing = header[len(fields)]
+                raise InputError(f"{where}, column {missing}: missing (the row has {len(fields)} of {len(header)} fields)")
+            if len(fields) > len(header):
+                extra = len(fields) - len(header)
+                raise InputError(f"{where}, column {header[-1]}: {extra} extra field(s) after the last column (an unquoted comma?)")
             try:
-                report = _report(dict(zip(REPORT_COLUMNS, fields)), first_row_of_id)
+                report = _report(dict(zip(header, fields)), first_row_of_id)
             except _RowError as error:
                 raise InputError(f"{where}, column {error.column}: {error.message}") from None
             first_row_of_id[report.id] = number
@@ -282,18 +322,33 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def _header_of(text: str, name: str) -> list[str]:
+    """The ledger's header (its first non-blank record), checked; empty for an empty file."""
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), strict=True):
+            header = [field.strip() for field in record]
+            if any(header):
+                _check_header(header, name)
+                return header
+    except csv.Error as error:
+        raise InputError(f"{name}: header: not valid CSV ({error})") from None
+    return []
+
+
 def append_report(path: str | os.PathLike[str], **fields: object) -> Report:
     """Validate a new report together with the ledger at `path`, then append it atomically.
 
     The new row is checked with the same rules as the whole file (so a duplicate id is
     refused), and the file is replaced in one `os.replace` from a temporary file in the same
     folder: a refused row or a crash midway leaves the ledger byte-identical. A missing
-    ledger is created with its header. Returns the new Report.
+    ledger is created with its header (REPORT_COLUMNS, and any other optional column the row
+    fills). The row fills the ledger's own columns: a value for an optional column the
+    ledger's header lacks is refused, not dropped. Returns the new Report.
     """
     name = str(path)
-    unknown = [key for key in fields if key not in REPORT_COLUMNS]
+    unknown = [key for key in fields if key not in ALL_COLUMNS]
     if unknown:
-        raise InputError(f"{name}: new row, column {unknown[0]}: unknown column (columns: {','.join(REPORT_COLUMNS)})")
+        raise InputError(f"{name}: new row, column {unknown[0]}: unknown column (columns: {','.join(ALL_COLUMNS)})")
     target = Path(path)
     try:
         existing = target.read_bytes() if target.exists() else b""
@@ -303,12 +358,18 @@ def append_report(path: str | os.PathLike[str], **fields: object) -> Report:
     newline = "\r\n" if "\r\n" in text else "\n"
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator=newline)
-    if not text.strip():
+    header = _header_of(text, name)
+    if not header:
         existing = b""
-        writer.writerow(REPORT_COLUMNS)
+        header = [*REPORT_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c not in REPORT_COLUMNS and fields.get(c))]
+        writer.writerow(header)
     elif not text.endswith(("\n", "\r")):
         buffer.write(newline)
-    writer.writerow([_cell(fields.get(column)) for column in REPORT_COLUMNS])
+    missing = [key for key in fields if key not in header and _cell(fields[key]) != ""]
+    if missing:
+        raise InputError(f"{name}: new row, column {missing[0]}: the ledger has no such column; add "
+                         f"{missing[0]} to its header (after the first thirteen columns) to fill it")
+    writer.writerow([_cell(fields.get(column)) for column in header])
     data = existing + buffer.getvalue().encode("utf-8")
     reports = parse_reports(_decode(data, name), name)
     _write_atomically(target, data)

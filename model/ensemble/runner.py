@@ -25,7 +25,7 @@ from ..world.events import Event
 from ..world.parameters import Parameters
 from ..world.records import PROJECTED
 from ..world.sim import LaborModel
-from .plan import Replicate, plan_replicates
+from .plan import Replicate, plan_replicates, with_event_values
 from .processes import run_tasks
 
 __all__ = ["Daily", "Outcome", "Replicate", "plan_replicates", "run_ensemble", "run_replicate", "simulate"]
@@ -59,10 +59,13 @@ def run_replicate(scenario: Scenario, plan: Replicate, reduce: Callable[[Daily],
 
     Every ranged event field is drawn here, from the event's own generator seeded by the
     replicate's seed (`Event.drawn`), so replicate i of two scenarios sharing an event draws
-    the same value, in whatever process it runs.
+    the same value, in whatever process it runs. A field the plan sets (`plan.event_values`:
+    a calibrated event field) takes the plan's value instead; the event's other fields are
+    drawn as they would be without it.
     """
     began = time.perf_counter()
-    events = [event.drawn(plan.seed) for event in scenario.events]
+    events = [with_event_values(event.drawn(plan.seed), plan.event_values.get(event.id, {})) if event.id
+              else event.drawn(plan.seed) for event in scenario.events]
     daily = simulate(plan.params, events, scenario.end, plan.seed, crossings)
     value = reduce(daily) if reduce is not None else daily
     return Outcome(plan.index, value, time.perf_counter() - began)
