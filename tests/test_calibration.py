@@ -24,9 +24,14 @@ def weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
 
 
 def contradicting_report():
-    row = ("census-2019,000_d47c0a86e59b55df.txt,2019-07-01,2019-06-30,2019-06-30,China,stock,95000,,,workers,"
-           "high,\"a made-up count, far above the current fit\",test only")
-    return parse_reports(",".join(REPORT_COLUMNS) + "\n" + row + "\n", "test.csv")
+    """A made-up count far below what the priors allow for 2019, from the reference outlet (taken at its word).
+
+    From the reference outlet, so that no outlet's estimated bias can explain it away: only the
+    stock itself can move toward it.
+    """
+    row = ("census-2019,000_d47c0a86e59b55df.txt,2019-07-01,2019-06-30,2019-06-30,China,stock,20000,,,workers,"
+           "high,\"a made-up count, far below the current fit\",test only,,UN Panel of Experts")
+    return parse_reports(",".join(REPORT_COLUMNS) + ",statement,outlet\n" + row + "\n", "test.csv")
 
 
 def test_recalibrating_with_a_contradicting_report_moves_the_model_toward_it(tmp_path):
@@ -39,7 +44,7 @@ def test_recalibrating_with_a_contradicting_report_moves_the_model_toward_it(tmp
     median_before = weighted_median(before.particles["initial_stock"].to_numpy(), before.weights)
     median_after = weighted_median(after.particles["initial_stock"].to_numpy(), after.weights)
     assert after.generations == 3 and after.simulations >= 3 * SMALL["population"]
-    reported = 95_000  # the contradicting report's China stock; initial_stock drives it
+    reported = 20_000  # the contradicting report's China stock; initial_stock drives it
     assert abs(reported - median_after) < abs(reported - median_before) - 5_000
 
 
@@ -100,8 +105,9 @@ def test_the_simulation_budget_stops_before_the_next_generation(tmp_path):
 def invented_yanji_report():
     """What a user adds with `reports add`: arrivals into a Jilin city in a quarter of 2025 (invented)."""
     row = ("yanji-q3-2025,invented-for-test,2025-10-15,2025-07-01,2025-09-30,Yanji,inflow,800,,,workers,medium,"
-           "\"about 800 workers arrived in Yanji this summer\",test only")
-    return parse_reports(",".join(REPORT_COLUMNS) + "\n" + row + "\n", "yanji.csv")
+           "\"about 800 workers arrived in Yanji this summer\",test only,,UN Panel of Experts")
+    # From the reference outlet: no outlet bias can explain the figure away, only the dynamics.
+    return parse_reports(",".join(REPORT_COLUMNS) + ",statement,outlet\n" + row + "\n", "yanji.csv")
 
 
 def test_a_new_report_of_arrivals_moves_the_model_toward_it(tmp_path):
