@@ -217,8 +217,9 @@ def explain(scenario: Scenario, out: str | Path | None = None, at: Sequence[dt.d
     lost = unreliable_reports(influence) if len(influence) else []
     if lost:
         warnings.append(f"leaving out {', '.join(lost)} leaves too few effective particles (below "
-                        f"{RELIABLE_SHARE:.0%} of the posterior's): their influence is likely understated; "
-                        f"recalibrate without them to know it")
+                        f"{RELIABLE_SHARE:.0%} of the posterior's): the reweighting cannot say how far "
+                        f"{'they move' if len(lost) > 1 else 'it moves'} the projection; recalibrate without "
+                        f"{'them' if len(lost) > 1 else 'it'} to know")
     inputs_shown = inputs_table(design, correlations)
     record = {
         "command": "labor-stocks explain", "scenario": scenario.name, "file": scenario.path, "seed": seed,

@@ -5,7 +5,8 @@ the share of the spread in the number of workers present that the input takes pa
 (alone or through its interplay with other inputs), the black tick the share it explains
 alone; one bar per date explained. Right, the reports ranked by influence: how many
 workers the median or a bound of the 90% interval moves when the report is left out, hatched
-where too few particles carry the weight without it (the move is then likely understated).
+where too few particles carry the weight without it (the report matters, but the reweighting
+cannot say how much).
 The words on the figure say this without the words "Sobol" or "index".
 """
 
@@ -111,8 +112,8 @@ def plot_explain(sensitivity: pd.DataFrame, influence: pd.DataFrame, points: Poi
     figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 0.995), ncol=len(handles), fontsize=8,
                   frameon=False)
     handles = [Patch(color=oranges[d], label=f"stock on {date}") for d, date in enumerate(dates)]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="too few particles left: "
-                         "likely more than shown"))
+    handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="unreliable: too few "
+                         "parameter sets left to say how far"))
     figure.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncol=2, fontsize=8,
                   frameon=False)
     note = (f"Left: how much of the uncertainty in the number each assumption accounts for, alone (tick) or through "

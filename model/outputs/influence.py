@@ -9,7 +9,7 @@ likelihood the observation model's sigmas stand for; leaving report r out divide
 out, so particle k's weight becomes w_k exp(+1/2 z_rk^2) (normalised). The median and 90%
 interval of each stock under those weights, against the posterior's own, say how far the
 projection moves without the report: `influence` is the largest move of the median or of a
-bound of the 90% interval, in workers, and `rank` orders the reports within each place and
+bound of the 90% interval, in workers (to 0.1), and `rank` orders the reports within each place and
 date (1 moves it most).
 
 **Why reweighting, and when it fails.** Reweighting costs one run per particle, where
@@ -19,9 +19,9 @@ report. When a report is what holds the particles where they are, leaving it out
 nearly all the weight on the few particles that miss it most: the effective sample size
 (ESS, 1 / sum of squared weights) collapses. `ess_share` is the ESS without the report as a
 share of the posterior's own; below `RELIABLE_SHARE` the row is marked `reliable = False`:
-the move shown then likely understates the report's influence, and recalibrating without
-the report (`labor-stocks calibrate --reports LEDGER` with a ledger that lacks it) is the
-way to know it.
+the move shown then rests on a handful of particles (the report matters, but by how much
+the reweighting cannot say), and recalibrating without the report (`labor-stocks calibrate
+--reports LEDGER` with a ledger that lacks it) is the way to know it.
 
 Caveats, said where they matter: ABC-SMC accepts particles within a distance rather than
 weighting them by exp(-1/2 sum z^2), so the reweighting is an approximation of what a
@@ -49,7 +49,7 @@ from ..scenarios.scenario import Scenario
 from .explain_folder import INFLUENCE_COLUMNS
 from .sensitivity import Points, weighted_quantile
 
-DEFAULT_PARTICLES = 300
+DEFAULT_PARTICLES = 200
 """Particles run for the reweighting; a larger posterior is resampled down to this many (weights respected)."""
 RELIABLE_SHARE = 0.25
 """Below this share of the posterior's own effective sample size, a left-out report's reweighting is unreliable."""
@@ -135,7 +135,12 @@ def particle_runs(weights: np.ndarray, observed: Sequence[Observation],
 
 
 def without(runs: ParticleRuns, report: int) -> np.ndarray:
-    """The particles' weights with report `report` left out: w exp(+z^2 / 2), normalised (in logs, no overflow)."""
+    """The particles' weights with report `report` left out: w exp(+z^2 / 2), normalised (in logs, no overflow).
+
+    A report that every particle meets (z = 0 for all) leaves the weights exactly as they are.
+    """
+    if not np.any(runs.z[:, report]):
+        return runs.weights
     with np.errstate(divide="ignore"):
         log_w = np.log(runs.weights) + 0.5 * np.square(runs.z[:, report])
     log_w -= np.max(log_w)
@@ -145,7 +150,8 @@ def without(runs: ParticleRuns, report: int) -> np.ndarray:
 
 def influence_table(runs: ParticleRuns, points: Points) -> pd.DataFrame:
     """One row per place, date and report: the stock's median and 90% interval with and without it, ranked."""
-    base = {j: weighted_quantile(runs.stocks[:, j], runs.weights, LEVELS) for j in range(len(points.pairs))}
+    base = {j: np.round(weighted_quantile(runs.stocks[:, j], runs.weights, LEVELS), 1)
+            for j in range(len(points.pairs))}
     rows = []
     for r, observation in enumerate(runs.observed):
         weights = without(runs, r)
@@ -153,7 +159,7 @@ def influence_table(runs: ParticleRuns, points: Points) -> pd.DataFrame:
         share = ess / runs.ess if runs.ess > 0 else math.nan
         for j, (place, date) in enumerate(points.pairs):
             p05, median, p95 = base[j]
-            q05, q50, q95 = weighted_quantile(runs.stocks[:, j], weights, LEVELS)
+            q05, q50, q95 = np.round(weighted_quantile(runs.stocks[:, j], weights, LEVELS), 1)
             shifts = {"median_shift": q50 - median, "p05_shift": q05 - p05, "p95_shift": q95 - p95}
             rows.append({"place": place, "date": date.isoformat(), "report": observation.report.id, "rank": 0,
                          "influence": max(abs(v) for v in shifts.values()), **shifts, "median": median, "p05": p05,
