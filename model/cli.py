@@ -477,6 +477,73 @@ def _add_ensemble_options(parser: argparse.ArgumentParser, context: str = "") ->
                              "'none' for the default parameters)")
 
 
+def _explain(args: argparse.Namespace) -> int:
+    """Which assumption and which report drive each place's projection: sensitivity.csv, influence.csv, explain.png."""
+    from .calibration.priors import load_priors
+    from .ensemble.cluster import check_address
+    from .outputs.explain import default_out, explain
+    from .outputs.run import choose_posterior
+    from .scenarios.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    if args.scheduler and args.jobs is not None:
+        raise InputError("--jobs and --scheduler: give one of them (the scheduler's workers do the work)")
+    if args.scheduler:
+        check_address(args.scheduler)
+    posterior, posterior_name = choose_posterior(args.posterior, scenario.path)
+    priors = load_priors(args.priors) if args.prior else None
+    told = f"scenario: {scenario.name} ({scenario.path}); posterior: {posterior_name}; parameters drawn from " \
+           f"{'the priors ' + args.priors if priors else 'the posterior'}"
+    with _terminate_as_interrupt():
+        result = explain(scenario, Path(args.out) if args.out else default_out(scenario), at=args.at,
+                         places=args.places, samples=args.samples, posterior=posterior, posterior_name=posterior_name,
+                         priors=priors, priors_name=args.priors,
+                         reports=_load_all_reports(args.reports) if posterior is not None else [],
+                         particles=args.particles, scale=args.scale, seed=args.seed,
+                         jobs=args.jobs or max(1, min(os.cpu_count() or 1, 4)), scheduler=args.scheduler,
+                         progress=not args.quiet and sys.stderr.isatty(), force=args.force,
+                         command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted,
+                         on_start=lambda plan: print(f"{told}\n{plan}", file=sys.stderr))
+    for warning in result.warnings:
+        print(f"labor-stocks: warning: {warning}", file=sys.stderr)
+    runs, seconds = result.record["runs"], result.record["timings"]["total_seconds"]
+    print(f"{result.summary()}\nwrote {result.out}/ (sensitivity.csv, influence.csv, explain.png, ...): "
+          f"{runs['sensitivity']} runs for the sensitivity ({len(result.record['inputs'])} inputs), "
+          f"{runs['influence']} for the influence, one agent per {args.scale} workers, {seconds:.0f} s")
+    return 0
+
+
+def _add_explain_command(commands) -> None:
+    from .calibration.abc import CALIBRATION_SCALE as SCALE
+    from .outputs.explain import DEFAULT_PLACES
+    from .outputs.influence import DEFAULT_PARTICLES
+    from .outputs.sensitivity import DEFAULT_SAMPLES, MAX_SAMPLES
+
+    explain = commands.add_parser("explain", help="which assumption and which report drive each place's projection")
+    explain.add_argument("scenario", help="the scenario file, e.g. scenarios/baseline.toml")
+    explain.add_argument("--at", nargs="+", metavar="DATE", type=_day,
+                         help="dates explained (default: today, one year out, the end); each stands for its period")
+    explain.add_argument("--places", nargs="+", metavar="PLACE", default=list(DEFAULT_PLACES),
+                         help=f"places explained (default {' '.join(DEFAULT_PLACES)}; cities too)")
+    explain.add_argument("--samples", metavar="N", type=_count(1, MAX_SAMPLES), default=DEFAULT_SAMPLES,
+                         help=f"base samples of the Sobol design: N x (inputs + 2) runs (default {DEFAULT_SAMPLES})")
+    explain.add_argument("--prior", action="store_true", help="draw the calibrated parameters from the priors")
+    explain.add_argument("--priors", default="calibration/priors.toml", metavar="FILE", help="the priors of --prior")
+    explain.add_argument("--posterior", metavar="FILE", help="parameter sets (default calibration/posterior.csv)")
+    explain.add_argument("--reports", nargs="+", default=["calibration/reports.csv"], metavar="FILE")
+    explain.add_argument("--particles", metavar="N", type=_count(1, MAX_REPLICATES), default=DEFAULT_PARTICLES,
+                         help=f"posterior particles run for the influence (default {DEFAULT_PARTICLES})")
+    explain.add_argument("--scale", metavar="K", type=_count(1), default=SCALE,
+                         help=f"workers per agent (default {SCALE}, the calibration's; 1 for every worker an agent)")
+    explain.add_argument("--seed", metavar="S", type=_count(0), help="seed (default the scenario's)")
+    explain.add_argument("--jobs", metavar="N", type=_count(1), help="local processes (default: the CPUs, at most 4)")
+    explain.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
+    explain.add_argument("--out", metavar="DIR", help="output folder (default outputs/<name>/explain/)")
+    explain.add_argument("--quiet", action="store_true", help="no progress bar")
+    explain.add_argument("--force", action="store_true", help="replace files in DIR with explain's names only")
+    explain.set_defaults(handler=_explain)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="labor-stocks", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -512,6 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     add.set_defaults(handler=_reports_add)
     _add_calibration_commands(commands)
     _add_compare_command(commands)
+    _add_explain_command(commands)
     return parser
 
 

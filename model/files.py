@@ -130,12 +130,14 @@ def write_file(path: str | os.PathLike[str], content: Content, follow_symlinks: 
 
 
 @contextmanager
-def staged_folder(target: str | os.PathLike[str], option: str = "--out") -> Iterator[Path]:
+def staged_folder(target: str | os.PathLike[str], option: str = "--out", keep: Sequence[str] = ()) -> Iterator[Path]:
     """A temporary folder to write into; it replaces `target` when the block ends without error.
 
     Only when every file is written is the earlier folder, if any, moved aside, the new one
-    renamed into place and the old one deleted. Checking that `target` may be replaced at all
-    is the caller's (`labor_stocks.outputs.run_folder.check_run_folder`).
+    renamed into place and the old one deleted. The subfolders of the earlier folder named in
+    `keep` (another command's output that lives inside, e.g. a run folder's `explain/`) are
+    copied into the new one first. Checking that `target` may be replaced at all is the
+    caller's (`labor_stocks.outputs.run_folder.check_run_folder`).
     """
     target = Path(target)
     try:
@@ -145,6 +147,10 @@ def staged_folder(target: str | os.PathLike[str], option: str = "--out") -> Iter
         raise InputError(f"{option}: cannot create a folder in {target.parent} ({error.strerror or error})") from None
     try:
         yield staging
+        for name in keep:
+            kept = target / name
+            if kept.is_dir() and not kept.is_symlink() and not (staging / name).exists():
+                shutil.copytree(kept, staging / name, symlinks=True)
         for entry in staging.iterdir():
             if entry.is_file():
                 _sync(entry)

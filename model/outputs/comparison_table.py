@@ -3,12 +3,14 @@
 The numbers are copied from each run's own projection.csv, plus the median and 90% interval
 of the paired differences from a base scenario when there is one (`labor_stocks.outputs.pairing`).
 The dates are `--at`, else today, one year out and the end; each becomes the period that
-holds it. The table is printed for a terminal (`format_table`) and written as CSV.
+holds it. The table is printed for a terminal (`format_table`, which ends by naming the
+`labor-stocks explain` command that says why) and written as CSV.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -130,6 +132,11 @@ def format_table(table: pd.DataFrame) -> str:
         if others:
             blocks.append(f"\ndifference from {base}, paired replicates: median (90% interval), in workers")
             blocks.append(pivot.loc[order, others].to_string())
+    if len(table):
+        dates = " ".join(dict.fromkeys(str(d) for d in table["date"]))
+        places = " ".join(shlex.quote(str(p)) for p in dict.fromkeys(table["place"]))
+        blocks.append(f"\nwhy these stocks: labor-stocks explain SCENARIO.toml --at {dates} --places {places} "
+                      f"says which assumptions and reports each rests on")
     return "\n".join(blocks)
 
 

@@ -11,7 +11,8 @@ The folder receives `projection.csv`, `run.json` (the resolved scenario, seed, v
 commit, posterior, timings), `projection.png` and `replicates.npz` (every replicate's values
 per period, which `labor-stocks compare` pairs across scenarios), all or none (see
 `labor_stocks.files.staged_folder`); a folder holding anything else is never replaced (see
-`labor_stocks.outputs.run_folder`).
+`labor_stocks.outputs.run_folder`), but for the `explain/` folder of `labor-stocks explain`,
+which is kept.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from ..scenarios.scenario import Scenario
 from ..world.events import Event
 from .plotting import plot_projection
 from .projection import QUANTITIES, REPLICATES_FILE, period_values, periods, summarise, write_projection, write_replicates
-from .run_folder import FIGURE_FILE, PROJECTION_FILE, PosteriorUse, RunRecord, check_run_folder, write_record
+from .run_folder import FIGURE_FILE, KEPT, PROJECTION_FILE, PosteriorUse, RunRecord, check_run_folder, write_record
 
 DEFAULT_REPORTS = Path("calibration/reports.csv")
 NO_POSTERIOR = "none (default parameters)"
@@ -204,7 +205,7 @@ def run_scenario(scenario: Scenario, out: str | Path | None = None, replicates: 
         ranges=[{"field": label, "event": event.as_dict()} for label, event, _ in ranged_fields(scenario)],
     )
     check_run_folder(target, force=force)  # again: a file may have appeared while the replicates ran
-    with staged_folder(target) as staging:
+    with staged_folder(target, keep=KEPT) as staging:
         writing = time.perf_counter()
         write_projection(table, staging / PROJECTION_FILE)
         write_replicates(values, [plan.seed for plan in plans], folding, staging / REPLICATES_FILE,

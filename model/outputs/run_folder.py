@@ -9,7 +9,8 @@ record is a `RunRecord`; `write_record` writes it and `load_run` reads a folder 
 A run replaces its whole folder, so a folder may be replaced only when all it holds is a
 run's (`check_run_folder`): every entry a regular file named as one of `RUN_FILES` and
 recognisable by its content (the projection's header line, a run record, a PNG, an .npz
-archive). A file of any other name (a user's notes, a subfolder) is never deleted: the run
+archive), or the `explain/` folder of `labor-stocks explain` (`KEPT`), which the run keeps.
+A file of any other name (a user's notes, a subfolder) is never deleted: the run
 is refused before it starts, naming the folder and what is in the way. A file with a run's
 name but other content is replaced only with `--force`.
 """
@@ -32,13 +33,17 @@ from ..files import PNG_SIGNATURE, check_writable_folder, inside, starts_with_li
 from ..scenarios.history import HISTORY_START, load_history
 from ..scenarios.scenario import Scenario
 from ..world.events import parse_event
+from .explain_folder import EXPLAIN_SUBFOLDER, is_explain_folder
 from .projection import COLUMNS, REPLICATES_FILE, Replicates, periods, read_replicates
 
 PROJECTION_FILE = "projection.csv"
 RECORD_FILE = "run.json"
 FIGURE_FILE = "projection.png"
 RUN_FILES: tuple[str, ...] = (PROJECTION_FILE, RECORD_FILE, FIGURE_FILE, REPLICATES_FILE)
-"""Every file a run writes; a run folder holds these and nothing else."""
+"""Every file a run writes; a run folder holds these and nothing else, but for `KEPT`."""
+KEPT: tuple[str, ...] = (EXPLAIN_SUBFOLDER,)
+"""What a run keeps when it replaces its folder: `labor-stocks explain`'s folder `explain/`, when it holds only
+an explain's files (`explain_folder.is_explain_folder`)."""
 _RECORD_BYTES = 50_000_000
 """A run.json larger than this is not a run's record (it is not even read)."""
 
@@ -264,6 +269,11 @@ RECOGNISED = {
 """How each file of a run folder is recognised as a run's by its content."""
 
 
+def _kept_explain(entry: os.DirEntry) -> bool:
+    """Whether `entry` is the `explain/` folder of `labor-stocks explain`, which a run keeps (`KEPT`)."""
+    return entry.name == EXPLAIN_SUBFOLDER and is_explain_folder(Path(entry.path))
+
+
 def check_run_folder(target: Path, option: str = "--out", force: bool = False) -> None:
     """Fail early, before any simulation, when a run may not write (or replace) the folder `target`.
 
@@ -285,6 +295,7 @@ def check_run_folder(target: Path, option: str = "--out", force: bool = False) -
         entries = sorted(os.scandir(target), key=lambda entry: entry.name)
     except OSError as error:
         raise InputError(f"{option}: cannot read the folder {target} ({error.strerror or error})") from None
+    entries = [entry for entry in entries if not _kept_explain(entry)]
     foreign = [entry for entry in entries
                if entry.name not in RUN_FILES or not entry.is_file(follow_symlinks=False)]
     if foreign:
