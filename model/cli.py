@@ -8,63 +8,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from .calibration.abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                           DEFAULT_POPULATION)
 from .errors import InputError
+from .ensemble.processes import Terminated, raise_if_interrupted, terminate_as_interrupt
 from .scenarios.scenario import MAX_REPLICATES
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main process like Ctrl-C so that the same clean-up runs (exit 143)."""
-
-
-_RECEIVED: list[int] = []
-"""SIGINT and SIGTERM received while a long job runs (see `_raise_if_interrupted`)."""
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """While a long job runs, SIGTERM raises `Terminated` and SIGINT `KeyboardInterrupt`: temporary
-    folders are removed on the way out. Both are also recorded, for `_raise_if_interrupted`."""
-    def _raise(signum: int, _frame: object) -> None:
-        _RECEIVED.append(signum)
-        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-    def _unraisable(unraisable: Any) -> None:  # an interruption lost in a finaliser: no traceback
-        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
-            hook(unraisable)
-
-    _RECEIVED.clear()
-    try:
-        previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
-    except ValueError:  # not the main thread (e.g. called from a notebook's worker thread)
-        yield
-        return
-    hook, sys.unraisablehook = sys.unraisablehook, _unraisable
-    try:
-        yield
-    finally:
-        sys.unraisablehook = hook
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def _raise_if_interrupted() -> None:
-    """Raise the interruption again if a signal came but its exception was lost.
-
-    Python drops an exception raised while a finaliser runs (it prints "Exception ignored
-    in ..." and goes on); pyabc leaves SQLAlchemy connections to the garbage collector, so
-    during a calibration Ctrl-C or SIGTERM can land in one. Checked after each generation.
-    """
-    if _RECEIVED:
-        raise Terminated() if signal.SIGTERM in _RECEIVED else KeyboardInterrupt()
 
 
 def _count(least: int, most: int | None = None) -> Callable[[str], int]:
@@ -128,11 +80,11 @@ def _run(args: argparse.Namespace) -> int:
     if talk:
         print(f"scenario: {scenario.name} ({scenario.path})", file=sys.stderr)
     print(f"posterior: {posterior_name}", file=sys.stderr)  # even --quiet: the parameters' source must be seen
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         result = run_scenario(scenario, out, replicates=args.replicates, seed=args.seed, jobs=jobs,
                               scheduler=args.scheduler, posterior=posterior, posterior_name=posterior_name,
                               progress=talk and sys.stderr.isatty(),
-                              command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted,
+                              command=["labor-stocks", *(args.argv or [])], checkpoint=raise_if_interrupted,
                               force=args.force)
     for warning in result.warnings:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)
@@ -226,7 +178,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         if quiet:
             print(f"generation {t + 1}/{args.generations}: epsilon {epsilon:.3g}, {simulations} simulations",
                   file=sys.stderr)
-        _raise_if_interrupted()
+        raise_if_interrupted()
 
     def on_posterior(result, posterior) -> None:
         bars[-1].close()
@@ -241,12 +193,12 @@ def _calibrate(args: argparse.Namespace) -> int:
         print(posterior.summary().to_string(index=False), flush=True)
         bars.append(tqdm(total=2 * args.draws, desc="fit at full scale (posterior, then priors)", unit="run",
                          disable=quiet))
-        _raise_if_interrupted()
+        raise_if_interrupted()
 
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             outcome = calibration.run(on_generation, on_posterior, lambda done: bars[-1].update(done))
-            _raise_if_interrupted()
+            raise_if_interrupted()
     except KeyboardInterrupt as interruption:
         bars[-1].close()
         word = "terminated" if isinstance(interruption, Terminated) else "interrupted"
@@ -421,7 +373,7 @@ def _compare(args: argparse.Namespace) -> int:
         if talk:
             print(f"running {scenario.path} into {folder}/ (posterior: {posterior_name})", file=sys.stderr)
 
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         result = compare(args.runs, args.out, quantity=args.quantity, places=args.places, at=args.at,
                          since=args.since, relative_to=args.relative_to, reports=args.reports, options=options,
                          on_run=on_run)
@@ -494,7 +446,7 @@ def _explain(args: argparse.Namespace) -> int:
     priors = load_priors(args.priors) if args.prior else None
     told = f"scenario: {scenario.name} ({scenario.path}); posterior: {posterior_name}; parameters drawn from " \
            f"{'the priors ' + args.priors if priors else 'the posterior'}"
-    with _terminate_as_interrupt():
+    with terminate_as_interrupt():
         result = explain(scenario, Path(args.out) if args.out else default_out(scenario), at=args.at,
                          places=args.places, samples=args.samples, posterior=posterior, posterior_name=posterior_name,
                          priors=priors, priors_name=args.priors,
@@ -502,7 +454,7 @@ def _explain(args: argparse.Namespace) -> int:
                          particles=args.particles, scale=args.scale, seed=args.seed,
                          jobs=args.jobs or max(1, min(os.cpu_count() or 1, 4)), scheduler=args.scheduler,
                          progress=not args.quiet and sys.stderr.isatty(), force=args.force,
-                         command=["labor-stocks", *(args.argv or [])], checkpoint=_raise_if_interrupted,
+                         command=["labor-stocks", *(args.argv or [])], checkpoint=raise_if_interrupted,
                          on_start=lambda plan: print(f"{told}\n{plan}", file=sys.stderr))
     for warning in result.warnings:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)

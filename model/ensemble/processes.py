@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -102,3 +103,51 @@ def _in_processes(function: Callable[[Any], Any], tasks: Sequence[Any], jobs: in
         for future in pending:
             future.cancel()
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the main process: SIGTERM and Ctrl-C during a long job -------------------------------------
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main process like Ctrl-C so that the same clean-up runs (exit 143)."""
+
+
+_RECEIVED: list[int] = []
+"""SIGINT and SIGTERM received while a long job runs (see `raise_if_interrupted`)."""
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While a long job runs, SIGTERM raises `Terminated` and SIGINT `KeyboardInterrupt`: temporary
+    folders are removed on the way out. Both are also recorded, for `raise_if_interrupted`."""
+    def _raise(signum: int, _frame: object) -> None:
+        _RECEIVED.append(signum)
+        raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+    def _unraisable(unraisable: Any) -> None:  # an interruption lost in a finaliser: no traceback
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            hook(unraisable)
+
+    _RECEIVED.clear()
+    try:
+        previous = {sig: signal.signal(sig, _raise) for sig in (signal.SIGTERM, signal.SIGINT)}
+    except ValueError:  # not the main thread (e.g. called from a notebook's worker thread)
+        yield
+        return
+    hook, sys.unraisablehook = sys.unraisablehook, _unraisable
+    try:
+        yield
+    finally:
+        sys.unraisablehook = hook
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def raise_if_interrupted() -> None:
+    """Raise the interruption again if a signal came but its exception was lost.
+
+    Python drops an exception raised while a finaliser runs (it prints "Exception ignored
+    in ..." and goes on); pyabc leaves SQLAlchemy connections to the garbage collector, so
+    during a calibration Ctrl-C or SIGTERM can land in one. Checked after each generation.
+    """
+    if _RECEIVED:
+        raise Terminated() if signal.SIGTERM in _RECEIVED else KeyboardInterrupt()
