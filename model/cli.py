@@ -79,7 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     talk = not args.quiet
     if talk:
         print(f"scenario: {scenario.name} ({scenario.path})", file=sys.stderr)
-    print(f"posterior: {posterior_name}", file=sys.stderr)  # even --quiet: the parameters' source must be seen
+        print(f"posterior: {posterior_name}", file=sys.stderr)
     with terminate_as_interrupt():
         result = run_scenario(scenario, out, replicates=args.replicates, seed=args.seed, jobs=jobs,
                               scheduler=args.scheduler, posterior=posterior, posterior_name=posterior_name,
@@ -90,7 +90,8 @@ def _run(args: argparse.Namespace) -> int:
         print(f"labor-stocks: warning: {warning}", file=sys.stderr)
     seconds = result.record.timings["total_seconds"]
     print(f"wrote {result.out}/ (projection.csv, run.json, projection.png, replicates.npz): "
-          f"{result.record.replicates} replicates, seed {result.record.seed}, {seconds:.1f} s")
+          f"{result.record.replicates} replicates, seed {result.record.seed}, {seconds:.1f} s; "
+          f"parameters: {posterior_name}")  # even with --quiet: where the parameters came from
     return 0
 
 

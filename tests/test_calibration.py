@@ -124,7 +124,9 @@ def test_a_new_report_of_arrivals_moves_the_model_toward_it(tmp_path):
 
     reports = load_reports("calibration/reports.csv")
     yanji = invented_yanji_report()
-    priors = load_priors("calibration/priors.toml")
+    # The model's parameters alone: with the outlets' bias and accuracy too, a budget this small
+    # spreads over twice the dimensions (tests/test_statements_and_outlets.py proves those).
+    priors = [p for p in load_priors("calibration/priors.toml") if not p.name.startswith("outlets.")]
     medians = []
     for ledger, name in ((reports, "before"), (reports + yanji, "after")):
         np.random.seed(2025)

@@ -277,7 +277,8 @@ def test_a_calibration_is_one_library_call_that_writes_posterior_and_fit(project
     assert outcome.result.generations == 2 and len(outcome.posterior.particles) == 4
     assert list(outcome.fit.id) == ["china-march-2017", "dandong-feb-2017"]
     assert {p.name for p in (project / "calibration").iterdir()} >= {"posterior.csv", "fit.csv", "fit.png",
-                                                                      "calibration.db", "identifiability.csv"}
+                                                                      "calibration.db", "identifiability.csv",
+                                                                      "outlets.csv"}
     assert set(outcome.identifiability.parameter) == {p.name for p in calibration.priors}
 
 

@@ -89,6 +89,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"folder": folder, "scenario": scenario, "ledger": ledger, "run": folder / "run",
             "comparison.png": folder / "comparison.png", "comparison.svg": folder / "comparison.svg",
             "comparison.csv": folder / "comparison.csv", "fit.csv": folder / "fit.csv", "fit.png": folder / "fit.png",
+            "outlets.csv": folder / "outlets.csv",
             **{name: folder / "run" / name for name in RUN_FILES}}
 
 
@@ -255,7 +256,7 @@ def test_fit_replaces_its_own_table_and_figure_but_nothing_else(
     assert code == 0, err
     assert f"written to {tmp_path / 'fit.csv'} and {tmp_path / 'fit.png'}" in out
     assert cli(fit, capsys)[0] == 0, "its own files it replaces"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.csv", "fit.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.csv", "fit.png", "outlets.csv"]
 
 
 # --- reports add -----------------------------------------------------------------------------
@@ -356,7 +357,8 @@ def test_no_warning_reaches_the_terminal(tmp_path: Path) -> None:
 
 # --- the property: any tree of existing files is safe ----------------------------------------
 
-NAMES = ("notes.txt", "comparison.png", "comparison.svg", "comparison.csv", "fit.csv", "fit.png", *RUN_FILES)
+NAMES = ("notes.txt", "comparison.png", "comparison.svg", "comparison.csv", "fit.csv", "fit.png", "outlets.csv",
+         *RUN_FILES)
 KINDS = ("ours", "ours", "ours", "junk", "swap", "link")
 
 
@@ -459,7 +461,7 @@ def compare_outputs(where: str) -> list[str]:
 
 
 def fit_outputs(where: str) -> list[str]:
-    return [where, where.removesuffix(".csv") + ".png"]
+    return [where, where.removesuffix(".csv") + ".png", str(Path(where).with_name("outlets.csv"))]
 
 
 @pytest.mark.slow

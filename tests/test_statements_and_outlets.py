@@ -140,11 +140,13 @@ def test_the_outlets_prior_goes_to_every_outlet_of_the_reports_but_the_reference
     assert bias.distribution == "normal" and bias.mean == 0 and math.isclose(bias.quantile(0.95), bias.high)
 
 
-def test_a_reference_outlet_no_report_comes_from_is_one_line(tmp_path):
+def test_a_reference_outlet_is_taken_at_its_word_and_one_no_report_comes_from_changes_nothing(tmp_path):
     priors = load_priors(write_priors(tmp_path, '[compliance]\ndistribution = "uniform"\nlow = 0.2\nhigh = 1\n'
                                                 'reason = "r"\n' + OUTLETS))
-    with pytest.raises(InputError, match="outlets.reference: no report comes from the outlet 'B'"):
-        for_reports(priors, ledger(row("r1", "China", "stock", START, START, 10, outlet="A")))
+    both = ledger(row("r1", "China", "stock", START, START, 10, outlet="A"),
+                  row("r2", "China", "stock", START, START, 10, outlet="B"))
+    assert [p.name for p in for_reports(priors, both)] == ["compliance", "outlet.A.bias", "outlet.A.accuracy"]
+    assert [p.name for p in for_reports(priors, both[:1])] == ["compliance", "outlet.A.bias", "outlet.A.accuracy"]
 
 
 @pytest.mark.parametrize("text, message", [

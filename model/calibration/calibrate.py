@@ -85,7 +85,8 @@ class Calibration:
         observations(reports)
         report_end(reports)
         check_scale(scale, priors)
-        check_event_priors(for_reports(priors, reports), reports_scenario(reports).events)
+        fitted = for_reports(priors, reports)  # the outlets' prior given to each outlet of the reports
+        check_event_priors(fitted, reports_scenario(reports).events)
         self.out = Path(out)
         if not self.out.is_dir():
             raise InputError(f"--out: not a folder: {self.out}")
@@ -95,7 +96,7 @@ class Calibration:
 
             check_address(scheduler)
         check_database(self.database, resume, fingerprint(reports, priors, scale))
-        self.reports, self.priors = list(reports), list(priors)
+        self.reports, self.priors = list(reports), fitted
         self.population, self.generations, self.resume = population, generations, resume
         self.jobs, self.scheduler, self.scale = jobs, scheduler, scale
         self.max_simulations = max_simulations

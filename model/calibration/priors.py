@@ -266,8 +266,9 @@ def outlets_of_reports(reports: Sequence[Report]) -> list[str]:
 def for_reports(priors: Sequence[Prior], reports: Sequence[Report]) -> list[Prior]:
     """The priors with the outlets' shared prior given to each outlet of `reports` that is not a reference.
 
-    A reference outlet that none of the reports names is an InputError (a misspelt benchmark would
-    otherwise be estimated like any other outlet). Priors already given per outlet pass unchanged.
+    A reference outlet that none of the reports names changes nothing (a fit of a few reports
+    need not hold the benchmark's); the outlets table (`fit.outlet_table`) shows which outlets
+    were estimated. Priors already given per outlet pass unchanged.
     """
     shared = {p.name: p for p in priors if p.name in (f"{OUTLETS}.bias", f"{OUTLETS}.accuracy")}
     out = [p for p in priors if p.name not in shared]
@@ -275,10 +276,6 @@ def for_reports(priors: Sequence[Prior], reports: Sequence[Report]) -> list[Prio
         return out
     outlets = outlets_of_reports(reports)
     reference = next(iter(shared.values())).reference
-    for name in reference:
-        if name not in outlets:
-            raise InputError(f"priors: key {OUTLETS}.reference: no report comes from the outlet {name!r} "
-                             f"(outlets of the reports: {', '.join(outlets)})")
     for outlet in outlets:
         if outlet in reference:
             continue

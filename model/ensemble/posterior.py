@@ -20,9 +20,9 @@ parameter set the model accepts, so a bad row is found before any run and named.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import os
-import datetime as dt
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
