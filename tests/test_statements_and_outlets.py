@@ -186,9 +186,10 @@ def test_an_event_prior_must_name_an_event_and_stay_in_its_domain(tmp_path):
 
 # --- posteriors with event and outlet columns -------------------------------------------------
 
-def test_the_committed_posterior_still_loads():
+def test_the_committed_posterior_loads_with_its_outlets():
     posterior = load_posterior("calibration/posterior.csv")
-    assert len(posterior.particles) > 1 and posterior_outlets(posterior) == {}
+    assert len(posterior.particles) > 1
+    assert set(posterior_outlets(posterior)) == {"Daily NK", "Asia Economy", "RFA"}  # the UN panel is the reference
 
 
 def test_a_posteriors_event_value_replaces_the_range_draw_and_its_outlets_stay_out_of_the_model(tmp_path):
