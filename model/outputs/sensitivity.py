@@ -12,7 +12,7 @@ known exactly; the total index ST = E[Var(Y | all but x_i)] / Var(Y) is the shar
 x_i plays a part, alone or through its interplay with other inputs. An input that cannot
 affect Y has ST = 0; ST - S1 is what it does together with others. The indices come with
 95% bootstrap intervals (`S1_low` .. `ST_high`): with the default `--samples` these are wide,
-and `--samples 256` (or more) narrows them for a final figure.
+and `--samples 128` (or more) narrows them for a final figure.
 
 **Estimator.** Saltelli's design (SALib `sample.sobol`, a scrambled Sobol' sequence, seeded)
 with Saltelli's (2010) first-order and Jansen's total-order estimators (SALib
