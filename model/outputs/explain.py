@@ -53,13 +53,15 @@ from ..scenarios.history import HISTORY_START
 from ..scenarios.scenario import Scenario
 from .explain_figure import plot_explain
 from .explain_folder import (CORRELATIONS_FILE, CORRELATIONS_FIRST, EXPLAIN_SUBFOLDER, FIGURE_FILE, INFLUENCE_COLUMNS,
-                             INFLUENCE_FILE, INPUTS_FILE, RECORD_FILE, SENSITIVITY_FILE, VECTOR_FILE, check_explain_folder)
+                             INFLUENCE_FILE, INPUTS_FILE, RECORD_FILE, SENSITIVITY_FILE, VECTOR_FILE,
+                             check_explain_folder)
 from .influence import (DEFAULT_PARTICLES, RELIABLE_SHARE, ParticleRun, influence_table, particle_plans, particle_run,
                         particle_runs, unreliable_reports)
 from .projection import PLACES, REQUIRED_PLACES, periods
 from .run import git_commit, versions
-from .sensitivity import (DEFAULT_SAMPLES, DesignPoint, Points, StockRun, chance_input, design_points, event_inputs,
-                          inputs_table, posterior_inputs, prior_inputs, rank_correlations, saltelli_design, sobol_table)
+from .sensitivity import (DEFAULT_SAMPLES, DesignPoint, Input, Points, StockRun, chance_input, design_points,
+                          event_inputs, inputs_table, posterior_inputs, prior_inputs, rank_correlations,
+                          saltelli_design, sobol_table)
 
 DEFAULT_PLACES: tuple[str, ...] = REQUIRED_PLACES
 EXPLAIN_SCALE = CALIBRATION_SCALE
@@ -140,7 +142,10 @@ def _reports_within(reports: Sequence[Report], scenario: Scenario) -> tuple[list
     return observations(kept), warnings
 
 
-def _inputs(scenario: Scenario, priors: Sequence[Prior] | None, posterior: Posterior | None) -> tuple[list, list[str]]:
+def _inputs(scenario: Scenario, priors: Sequence[Prior] | None,
+            posterior: Posterior | None) -> tuple[list[Input], list[str]]:
+    """The design's inputs (calibrated parameters the scenario does not set, ranged event fields, chance), and
+    a warning for each calibrated parameter the scenario holds."""
     fixed = set(scenario.parameters)
     calibrated = [p.name for p in priors] if priors is not None else list(posterior.particles[0]) if posterior else []
     held = [name for name in calibrated if name in fixed]
@@ -178,6 +183,9 @@ def explain(scenario: Scenario, out: str | Path | None = None, at: Sequence[dt.d
                          f"give --posterior FILE, or --prior to draw them from the priors")
     points = explain_points(scenario, at, places, today)
     inputs, warnings = _inputs(scenario, priors, posterior)
+    if scenario.parameters.get("scale", scale) != scale:
+        warnings.append(f"the scenario's scale ({scenario.parameters['scale']} workers per agent) is replaced by "
+                        f"--scale {scale}")
     scaled = dataclasses.replace(scenario, parameters={**scenario.parameters, "scale": int(scale)})
     observed: list[Observation] = []
     if posterior is None or not reports:
@@ -193,26 +201,27 @@ def explain(scenario: Scenario, out: str | Path | None = None, at: Sequence[dt.d
             warnings += _strong_correlations(correlations)
 
     design = saltelli_design(inputs, samples, seed)
-    points_run = design_points(scaled, design, seed)
+    design_runs = design_points(scaled, design, seed)
     plans, weights = particle_plans(scaled, posterior, particles, seed) if observed else ([], np.array([]))
     last = max(points.dates)
     end = max([last, *(o.report.period_end for o in observed)])
     planned = time.perf_counter()
     if on_start is not None:
-        on_start(f"{len(points_run)} runs for the sensitivity ({samples} samples x ({len(inputs)} inputs + 2): "
+        on_start(f"{len(design_runs)} runs for the sensitivity ({samples} samples x ({len(inputs)} inputs + 2): "
                  f"{', '.join(inp.name for inp in inputs)}), {len(plans)} posterior particles for the influence of "
                  f"{len(observed)} reports; one agent per {scale} workers")
     work = ExplainRun(StockRun(tuple(scaled.events), last, points), particle_run(scaled, observed, points, end))
-    bar = tqdm(total=len(points_run) + len(plans), desc=f"explain {scenario.name}", unit="run", disable=not progress,
+    bar = tqdm(total=len(design_runs) + len(plans), desc=f"explain {scenario.name}", unit="run", disable=not progress,
                leave=False)
     try:
-        results = run_tasks(work, [*points_run, *plans], jobs=jobs, scheduler=scheduler, on_result=lambda _: bar.update())
+        results = run_tasks(work, [*design_runs, *plans], jobs=jobs, scheduler=scheduler,
+                            on_result=lambda _: bar.update())
     finally:
         bar.close()
     simulated = time.perf_counter()
-    stocks = np.stack(results[:len(points_run)]).astype(np.float64)
+    stocks = np.stack(results[:len(design_runs)]).astype(np.float64)
     sensitivity = sobol_table(design, stocks, points, seed)
-    influence = (influence_table(particle_runs(weights, observed, results[len(points_run):]), points) if plans
+    influence = (influence_table(particle_runs(weights, observed, results[len(design_runs):]), points) if plans
                  else pd.DataFrame(columns=list(INFLUENCE_COLUMNS)))
     lost = unreliable_reports(influence) if len(influence) else []
     if lost:
@@ -226,7 +235,7 @@ def explain(scenario: Scenario, out: str | Path | None = None, at: Sequence[dt.d
         "samples": samples, "scale": int(scale), "places": list(points.places),
         "dates": [d.isoformat() for d in points.dates],
         "inputs": [inp.name for inp in inputs], "estimator": ESTIMATOR,
-        "drawn_from": f"priors {priors_name}".strip() if priors is not None else f"posterior {posterior_name or ''}".strip(),
+        "drawn_from": (f"priors {priors_name}" if priors is not None else f"posterior {posterior_name or ''}").strip(),
         "posterior": posterior_name if posterior is not None else NO_POSTERIOR,
         "runs": {"sensitivity": int(len(design.unit)), "influence": len(plans)},
         "reports": [o.report.id for o in observed], "posterior_ess": _ess(weights) if len(weights) else None,

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 
 from .plotting import quietly  # noqa: E402
 from .sensitivity import CHANCE, Points  # noqa: E402
@@ -81,13 +81,14 @@ def _reports_panel(axes, rows: pd.DataFrame, dates: Sequence[str], colours: list
             y = len(names) - 1 - i + 0.4 - height * (d + 0.5)
             reliable = bool(row.reliable.iloc[0])
             moved = float(row.influence.iloc[0])
-            axes.barh(y, moved, height=height * 0.9, color=colours[d],
+            axes.barh(y, moved, height=height * 0.9, color=colours[d], alpha=1.0 if reliable else 0.35,
                       hatch=None if reliable else "///", edgecolor="white" if reliable else "black", lw=0.3)
-            if moved > 0:
+            if moved > 0 and d == len(dates) - 1:
                 axes.annotate(f"median {float(row.median_shift.iloc[0]):+,.0f}", (moved, y), xytext=(3, 0),
                               textcoords="offset points", va="center", fontsize=6.5, color="#444444")
     axes.set_yticks(np.arange(len(names))[::-1], names, fontsize=8)
     axes.set_xlim(0, max(float(rows.influence.max()), 1.0) * 1.25)
+    axes.xaxis.set_major_locator(MaxNLocator(5))
     axes.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     axes.grid(axis="x", alpha=0.3)
 
@@ -112,14 +113,15 @@ def plot_explain(sensitivity: pd.DataFrame, influence: pd.DataFrame, points: Poi
     figure.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.01, 0.995), ncol=len(handles), fontsize=8,
                   frameon=False)
     handles = [Patch(color=oranges[d], label=f"stock on {date}") for d, date in enumerate(dates)]
-    handles.append(Patch(facecolor="white", edgecolor="black", hatch="///", label="unreliable: too few "
-                         "parameter sets left to say how far"))
+    handles.append(Patch(facecolor=oranges[-1], alpha=0.35, edgecolor="black", hatch="///",
+                         label="unreliable: too few parameter sets left to say how far"))
     figure.legend(handles=handles, loc="upper right", bbox_to_anchor=(0.99, 0.995), ncol=2, fontsize=8,
                   frameon=False)
     note = (f"Left: how much of the uncertainty in the number each assumption accounts for, alone (tick) or through "
             f"its interplay with others (bar); from {samples} base samples of every assumption's range, drawn "
             f"independently. Right: from {particles} posterior parameter sets reweighted as if the report had "
-            f"never come in. labor-stocks explain; sensitivity.csv and influence.csv hold every number.")
+            f"never come in; the number beside the bars is how far the median on {dates[-1]} moves (+: higher "
+            f"without the report). labor-stocks explain; sensitivity.csv and influence.csv hold every number.")
     figure.text(0.01, 0.005, "\n".join(textwrap.wrap(note, 190)), fontsize=7.5, color="#444444", va="bottom")
     figure.suptitle(title, y=1.0 + 0.12 / len(points.places), fontsize=12)
     figure.tight_layout(rect=(0, 0.035, 1, 0.965))

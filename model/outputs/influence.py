@@ -111,7 +111,7 @@ def particle_plans(scenario: Scenario, posterior: Posterior, count: int = DEFAUL
 
 @dataclass(frozen=True)
 class ParticleRun:
-    """What a process does with a particle's plan: one run of the scenario to `end`, then `ParticleValues` (picklable)."""
+    """What a process does with a particle's plan: one run of the scenario, then `ParticleValues` (picklable)."""
 
     scenario: Scenario
     values: ParticleValues

@@ -12,7 +12,7 @@ known exactly; the total index ST = E[Var(Y | all but x_i)] / Var(Y) is the shar
 x_i plays a part, alone or through its interplay with other inputs. An input that cannot
 affect Y has ST = 0; ST - S1 is what it does together with others. The indices come with
 95% bootstrap intervals (`S1_low` .. `ST_high`): with the default `--samples` these are wide,
-and `--samples 256` (or more) narrows them for a final figure.
+and `--samples 128` (or more) narrows them for a final figure.
 
 **Estimator.** Saltelli's design (SALib `sample.sobol`, a scrambled Sobol' sequence, seeded)
 with Saltelli's (2010) first-order and Jansen's total-order estimators (SALib
@@ -45,7 +45,7 @@ import datetime as dt
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -62,13 +62,13 @@ from ..world.parameters import Parameters
 from ..world.ranges import Range
 from .explain_folder import INPUTS_COLUMNS, SENSITIVITY_COLUMNS
 
-DEFAULT_SAMPLES = 64
+DEFAULT_SAMPLES = 32
 """Base samples N of the Saltelli design (a power of two, as Sobol' sequences want)."""
 MAX_SAMPLES = 65_536
 CHANCE = "chance"
 RESAMPLES = 200
 """Bootstrap resamples of SALib's confidence intervals."""
-_PARAMETER_UNITS = {f: Parameters.__dataclass_fields__[f].metadata.get("unit", "") for f in Parameters.__dataclass_fields__}
+_PARAMETER_UNITS = {f.name: f.metadata.get("unit", "") for f in fields(Parameters)}
 
 
 # --- what is explained -------------------------------------------------------------------------
@@ -109,9 +109,10 @@ class Input:
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: Any) -> np.ndarray:
     """Quantiles `q` of weighted values: the weighted CDF through each value's mid-weight, interpolated."""
-    values = np.asarray(values, dtype=float)
+    weights = np.asarray(weights, dtype=float)
+    values = np.asarray(values, dtype=float)[weights > 0]
     order = np.argsort(values, kind="stable")
-    w = np.asarray(weights, dtype=float)[order]
+    w = weights[weights > 0][order]
     w = w / w.sum()
     middle = np.cumsum(w) - w / 2
     return np.interp(q, middle, values[order])
