@@ -12,14 +12,7 @@ dispatches new workers (under the cover of "professional exchange", 002) in wave
 replacements; answers defections by recalling and replacing workers and by tightening
 surveillance.
 
-Chinese side, per province (000, 002, 003, 004): enforces resolution 2397 at some level and
-decides the documents (visas or invitation letters, 002) for a limited number of places (004).
-Documents are issued at a rate that falls continuously with enforcement, to none at
-`admission_threshold`, and when relations are chilly; only for places not taken, so when the
-places are full a new arrival needs a departure (004: "dispatches and repatriations must take
-place simultaneously"). Above the threshold the province presses the North Korean side to send
-a share of its workers home (Liaoning 2024: "the Chinese government has been taking steps to
-repatriate").
+Chinese side, per province: `chinese_side.py`.
 
 The flows are the agents' decisions: the Chinese side issues documents, the North Korean side
 sends trained workers (`pipeline.py`) where documents wait, factories have vacancies and a
@@ -35,113 +28,18 @@ import mesa
 import numpy as np
 
 from .border import Border
-from .dissatisfaction import DAYS_PER_YEAR
+from .chinese_side import ChineseAgency
 from .factories import demand_growth
 from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
-from .parameters import Parameters
 from .pipeline import TrainingPool
 from .population import Population
 from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue, first_by_rank
 from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
 
+ORDINARY_CLASSES = {"small_factory", "ordinary"}
+"""The classes of workers with nothing against them but their factory's size."""
 ORDINARY_RANKS = (CLASS_RANK["small_factory"], CLASS_RANK["ordinary"], CLASS_RANK["no_workplace"])
 """Workers who left in these classes may be sent back later (002: "the very same workers")."""
-
-
-class ChineseAgency(mesa.Agent):
-    """One province's public security and labour offices: enforcement, visas, repatriation pressure."""
-
-    def __init__(self, model: mesa.Model, province: int, params: Parameters) -> None:
-        super().__init__(model)
-        self.province_index = province
-        self.province = PROVINCES[province]
-        self.params = params
-        self.enforcement = 0.0
-        self.relations = "normal"
-        self.issuing = True
-        """Whether the province prepares documents at all (an event starts or stops it)."""
-        self.places = 0.0
-        """Places for North Korean workers (agents): `places_ratio` of the province's workforce of 2017."""
-        self.documents = 0.0
-        """Documents issued and not yet used by an arrival (agents)."""
-        self.rate = 0.0
-        """Documents issued per day now (agents), recomputed when a condition changes."""
-        self.counterpart: NorthKoreanAgency | None = None
-        """The North Korean side, which this province presses for returns (set once both exist)."""
-
-    def open_places(self, places: float) -> None:
-        """Set the province's places (agents), once the workforce exists."""
-        self.places = float(places)
-        self._update_rate()
-
-    def openness(self) -> float:
-        """1 with no enforcement, falling linearly to 0 at the admission threshold (003: no new work visas)."""
-        threshold = self.params.admission_threshold
-        return max(0.0, 1.0 - self.enforcement / threshold) if threshold > 0 else 0.0
-
-    def _update_rate(self) -> None:
-        params = self.params
-        rate = params.document_rate / DAYS_PER_YEAR * self.places * self.openness() if self.issuing else 0.0
-        if self.relations == "chilly":
-            rate /= params.chilly_delay_factor
-        elif self.relations == "warm":
-            rate *= params.warm_document_factor
-        self.rate = rate
-
-    def set_relations(self, level: str) -> None:
-        """Relations warm or cool: documents come faster or slower (000)."""
-        self.relations = level
-        self._update_rate()
-
-    def set_issuing(self, issuing: bool) -> None:
-        """The province starts or stops preparing documents (002: regional governments prepare them)."""
-        self.issuing = issuing
-        if not issuing:
-            self.documents = 0.0
-        self._update_rate()
-
-    def issue(self, present: float) -> float:
-        """Today's documents, only for places not taken (004); returns the documents in hand."""
-        self.documents = min(self.documents + self.rate, max(self.places - present, 0.0))
-        return self.documents
-    def admits(self) -> bool:
-        """Whether new North Korean workers get documents (visas or invitation letters) here now."""
-        return self.enforcement < self.params.admission_threshold
-
-    def document_delay(self) -> float:
-        """Days to prepare a replacement's documents; longer when relations are chilly (000)."""
-        params = self.params
-        factor = params.chilly_delay_factor if self.relations == "chilly" else 1.0
-        return params.replacement_delay_days * factor
-
-    def pressure_share(self, level: float) -> float:
-        """Share of the province's workers whose repatriation this level of enforcement obtains.
-
-        Nothing below the admission threshold; above it, rising to `compliance` at full
-        enforcement (002: the North Korean side holds out until China takes strong measures).
-        """
-        params = self.params
-        threshold = params.admission_threshold
-        if level <= threshold or threshold >= 1:
-            return 0.0
-        return params.compliance * (level - threshold) / (1 - threshold)
-
-    def enforce(self, level: float, day: int) -> None:
-        """Set the enforcement level; a rise in pressure becomes a repatriation order.
-
-        When the pressure ends (the level falls to the admission threshold or below), ordinary
-        workers still waiting to be sent home from the province stay: the North Korean side
-        only sends them under pressure (002: supervisors hold out as long as possible).
-        """
-        before = self.pressure_share(self.enforcement)
-        extra = self.pressure_share(level) - before
-        self.enforcement = level
-        self._update_rate()
-        if extra > 0:
-            self.counterpart.order(day, [self.province], share=extra, issuer="china",
-                                         classes=PRIORITY_CLASSES, replace=False)
-        elif before > 0 and self.pressure_share(level) == 0:
-            self.counterpart.withdraw_ordinary(self.province_index)
 
 
 @dataclass
@@ -183,6 +81,7 @@ class NorthKoreanAgency(mesa.Agent):
         self._serving = [np.unique(c) for c in self._crossings]
         self._factories = [np.flatnonzero(np.isin(city_of, c)) for c in self._cities]
         """Per province: its cities, the crossing of each, the crossings serving it, its factories."""
+        self._candidate_cache: dict[int, tuple[tuple[bytes, int], np.ndarray, np.ndarray]] = {}
         self.sent: list[tuple[int, str, int]] = []
         """(day, province, agents) of every group the pipeline sent."""
         self.queue = RepatriationQueue(len(CROSSINGS))
@@ -220,6 +119,15 @@ class NorthKoreanAgency(mesa.Agent):
         rank = np.where(condition == Condition.SICK_OR_INJURED, CLASS_RANK["sick"], rank)
         return rank.astype(np.int64)
 
+    def _unordinary(self) -> np.ndarray:
+        """A mask over the rows in use: workers whose class (`classify`) is not an ordinary one."""
+        workers, factories = self.workers, self.factories
+        mask = (workers.column("condition") != Condition.NONE) | workers.column("troublemaker")
+        mask |= workers.column("status") == CONFINED
+        if not factories.open.all():
+            mask |= ~factories.open[workers.column("factory")]
+        return mask
+
     def enqueue(self, ids: np.ndarray, rank: int | np.ndarray, replace: bool = False) -> None:
         """Put workers in the repatriation queue of their crossing, in the given order."""
         if ids.size == 0:
@@ -227,7 +135,7 @@ class NorthKoreanAgency(mesa.Agent):
         if replace:
             self.workers.replace[ids] = True
         crossings = self.population.crossing_of_city[self.workers.city[ids]]
-        if np.ndim(rank) == 0:
+        if isinstance(rank, (int, np.integer)):
             self.queue.push(self.workers, ids, crossings, int(rank))
             return
         for r in distinct(rank):
@@ -254,7 +162,10 @@ class NorthKoreanAgency(mesa.Agent):
         """
         in_places = np.zeros(len(CITIES), dtype=bool)
         in_places[[c for place in places for c in cities_in(place)]] = True
-        ids = self.workers.present_ids(in_places[self.workers.column("city")])
+        where = in_places[self.workers.column("city")]
+        if not set(classes) & ORDINARY_CLASSES:
+            where &= self._unordinary()  # the same workers, without classifying the ordinary ones first
+        ids = self.workers.present_ids(where)
         ranks = self.classify(ids)
         wanted = np.zeros(len(CLASS_RANK), dtype=bool)
         wanted[[CLASS_RANK[c] for c in classes]] = True
@@ -268,21 +179,39 @@ class NorthKoreanAgency(mesa.Agent):
         return int(chosen.size)
 
     def send_home(self, day: int) -> None:
-        """Each open crossing takes the head of its queue, up to today's capacity out."""
+        """Each open crossing takes the head of its queue, up to today's capacity out.
+
+        The day's leavers of every crossing depart together (one update of the rows and the
+        records instead of one per crossing and class); who leaves, and in which order their
+        factories can take them back or plan their replacements, is as if one by one.
+        """
         left = self.border.left["out"].tolist()
+        chunks: list[np.ndarray] = []
+        ranks: list[int] = []
         for crossing, waiting in enumerate(self.queue.waiting_at()):
             if left[crossing] <= 0 or waiting == 0:
                 continue
             for rank, ids in self.queue.take(self.workers, crossing, left[crossing]):
                 self.border.use("out", crossing, ids.size)
-                self.population.depart(ids, day, Status.REPATRIATED, rank)
-                if rank in ORDINARY_RANKS:
-                    for factory, worker in zip(self.workers.factory[ids].tolist(), ids.tolist()):
-                        self.returnable.setdefault(factory, []).append(worker)
-                    np.add.at(self.returnable_at, self.workers.factory[ids], 1)
-                replaced = ids[self.workers.replace[ids]]
-                if replaced.size and self.rotation_active:
-                    self._plan_replacements(self.workers.factory[replaced], day)
+                chunks.append(ids)
+                ranks.append(rank)
+        if not chunks:
+            return
+        workers = self.workers
+        ids = chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+        rank_of = np.repeat(np.asarray(ranks, dtype=np.int64), [c.size for c in chunks]) if len(chunks) > 1 else ranks[0]
+        self.population.depart(ids, day, Status.REPATRIATED, rank_of)
+        ordinary = [c for c, r in zip(chunks, ranks) if r in ORDINARY_RANKS]
+        if ordinary:
+            back = ordinary[0] if len(ordinary) == 1 else np.concatenate(ordinary)
+            factory_of = workers.factory[back]
+            for factory, worker in zip(factory_of.tolist(), back.tolist()):
+                self.returnable.setdefault(factory, []).append(worker)
+            np.add.at(self.returnable_at, factory_of, 1)
+        if self.rotation_active:
+            replaced = ids[workers.replace[ids]]
+            if replaced.size:
+                self._plan_replacements(workers.factory[replaced], day)
 
     # --- rotation --------------------------------------------------------------------
     def rotate(self, day: int) -> None:
@@ -475,17 +404,16 @@ class NorthKoreanAgency(mesa.Agent):
         if reachable.size == 0:
             return
         capacity = int(left[reachable].sum())
-        factories = self._factories[p]
-        reached = np.zeros(len(CROSSINGS), dtype=bool)
-        reached[reachable] = True
-        candidates = factories[table.open[factories]
-                               & reached[self.population.crossing_of_city[table.city[factories]]]]
-        vacancies = table.vacancies(demand_growth(self.params, day), candidates)
+        candidates, sizes = self._candidates(p, reachable)
+        # The candidates are open: their vacancies are `FactoryTable.vacancies` without the mask.
+        vacancies = np.maximum(np.floor(sizes * demand_growth(self.params, day)) - table.workforce[candidates], 0.0)
         room = int(vacancies.sum())
-        available = int(self.pool.size(day)) + int(self.returnable_at[candidates].sum())
         batch = int(self.population.agents(self.params.batch_size))
-        wanted = min(documents, available, capacity, room, batch)
         group = max(1, min(batch, capacity, room, int(max(agency.places - present, 0.0))))
+        if min(documents, capacity, room, batch) < group:
+            return  # waiting for documents: the usual day, decided before the pool is asked
+        available = int(self.pool.size(day)) + int(self.returnable_at[candidates].sum())
+        wanted = min(documents, available, capacity, room, batch)
         if wanted < group or wanted <= 0:
             return
         counts = np.minimum(self.streams["dispatch"].multinomial(wanted, vacancies / room),
@@ -494,6 +422,25 @@ class NorthKoreanAgency(mesa.Agent):
         agency.documents -= arrived
         if arrived:
             self.sent.append((day, agency.province, arrived))
+
+    def _candidates(self, province: int, reachable: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The province's open factories behind the crossings `reachable`, and their sizes.
+
+        Kept from one day to the next while the same crossings are reachable and no factory
+        has closed: the pipeline asks every day while documents accumulate, and the answer
+        changes only with the border or a closure.
+        """
+        key = (reachable.tobytes(), self.factories.closures)
+        cached = self._candidate_cache.get(province)
+        if cached is not None and cached[0] == key:
+            return cached[1], cached[2]
+        table, factories = self.factories, self._factories[province]
+        reached = np.zeros(len(CROSSINGS), dtype=bool)
+        reached[reachable] = True
+        candidates = factories[table.open[factories] & reached[self.population.crossing_of_city[table.city[factories]]]]
+        sizes = table.size[candidates]
+        self._candidate_cache[province] = (key, candidates, sizes)
+        return candidates, sizes
 
     def swap_unproductive(self, day: int) -> None:
         """Where places are full, workers who can no longer earn are sent home to make room (003).

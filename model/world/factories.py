@@ -28,6 +28,8 @@ class FactoryTable:
         self.size = size.astype(np.float64)
         self.workforce = np.zeros(city.size, dtype=np.int64)
         self.open = np.ones(city.size, dtype=bool)
+        self.closures = 0
+        """How many factories have closed: whoever keeps a subset of open factories refreshes it when this moves."""
         self.province = np.asarray(city_province_index(), dtype=np.int8)[self.city]
 
     def __len__(self) -> int:
@@ -59,6 +61,7 @@ class Factory(mesa.Agent):
     def close(self, workers: Workers) -> np.ndarray:
         """Shut down; returns the ids of the workers who were employed here and still are in China."""
         self.table.open[self.index] = False
+        self.table.closures += 1
         return workers.present_ids(workers.column("factory") == self.index)
 
 

@@ -89,8 +89,8 @@ class Population:
         self.records.count("inflow", day, self.workers.city[ids])
         return ids
 
-    def depart(self, ids: np.ndarray, day: int, status: Status, rank: int = -1) -> None:
-        """Workers leave China today, repatriated or defected."""
+    def depart(self, ids: np.ndarray, day: int, status: Status, rank: int | np.ndarray = -1) -> None:
+        """Workers leave China today, repatriated or defected (`rank`: the queue class each left by, or -1)."""
         workers = self.workers
         cities = workers.city[ids].astype(np.int64)
         self.records.confine(cities[workers.status[ids] == CONFINED], -1)

@@ -60,8 +60,8 @@ class RepatriationQueue:
 
         A worker already queued in a class that leaves earlier stays there.
         """
-        queued = workers.queued[ids]
-        better = (queued < 0) | (queued > rank)
+        # Not queued (-1, read as 255 unsigned) or queued in a class that leaves later.
+        better = workers.queued[ids].view(np.uint8) > rank
         if not better.all():
             ids, crossings = ids[better], crossings[better]
             if ids.size == 0:

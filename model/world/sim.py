@@ -48,6 +48,8 @@ from .population import Population
 from .repatriation import CLASS_RANK
 from .workers import SICK, WORKING, Condition, Status
 
+SICK_RANK, MENTAL_RANK = CLASS_RANK["sick"], CLASS_RANK["mentally_ill"]
+
 STREAMS = ("population", "health", "defection", "trouble", "orders", "dispatch", "closure", "shock")
 """One random generator per decision (Starsim's common random numbers)."""
 
@@ -168,8 +170,15 @@ class LaborModel(mesa.Model):
             return
         mental = self.streams["health"].random(ids.size) < self.params.mental_share
         self.workers.status[ids] = SICK
-        self.workers.condition[ids] = np.where(mental, int(Condition.MENTALLY_ILL), int(Condition.SICK_OR_INJURED))
-        self.north_korea.enqueue(ids, np.where(mental, CLASS_RANK["mentally_ill"], CLASS_RANK["sick"]))
+        # Condition 1 (sick or injured) or 2 (mentally ill); queued class by class, the sick first.
+        self.workers.condition[ids] = mental.view(np.int8) + np.int8(Condition.SICK_OR_INJURED)
+        if not mental.any():
+            self.north_korea.enqueue(ids, SICK_RANK)
+        elif mental.all():
+            self.north_korea.enqueue(ids, MENTAL_RANK)
+        else:
+            self.north_korea.enqueue(ids[~mental], SICK_RANK)
+            self.north_korea.enqueue(ids[mental], MENTAL_RANK)
 
     def _defection_attempts(self, day: int) -> None:
         """Attempts due today: success means defection (alone or with the team), failure confinement."""
@@ -183,7 +192,12 @@ class LaborModel(mesa.Model):
         rng = self.streams["defection"]
         success = rng.random(ids.size) < self.params.defection_success
         collective = success & (rng.random(ids.size) < self.params.collective_share)
-        self.population.confine(ids[~success])
+        if not success.all():
+            self.population.confine(ids[~success])
+        if not collective.any():
+            # Alone: each attempt is one worker (np.unique only when two could be the same).
+            self._defect(day, ids[success] if success.sum() <= 1 else np.unique(ids[success]))
+            return
         defectors = [ids[success]]
         for leader in ids[collective].tolist():
             defectors.append(self.population.team(leader, self.population.team_size()))
