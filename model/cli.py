@@ -226,8 +226,8 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(print_outlets(outcome.outlets))
     print(f"written to {outcome.outlets_path}")
     result = outcome.result
-    print(f"calibrated at one agent per {args.scale} worker{'s' if args.scale > 1 else ''}: "
-          f"{result.simulations} simulations in {result.seconds:.0f} s")
+    scale = "full scale (every worker an agent)" if args.scale == 1 else f"one agent per {args.scale} workers"
+    print(f"calibrated at {scale}: {result.simulations} simulations in {result.seconds:.0f} s")
     return 0
 
 
@@ -323,7 +323,8 @@ def _add_calibration_commands(commands) -> None:
     calibrate.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES,
                            help=f"do not start a generation that would end after this (default {DEFAULT_MAX_MINUTES})")
     calibrate.add_argument("--scale", type=_count(1), default=CALIBRATION_SCALE,
-                           help=f"workers per agent while calibrating (default {CALIBRATION_SCALE}; the fit is at 1)")
+                           help=f"workers per agent while calibrating (default {CALIBRATION_SCALE}: every worker an agent; "
+                                "a larger K is faster on a coarser model; the fit is always at 1)")
     calibrate.add_argument("--draws", type=_count(1, MAX_REPLICATES), default=40,
                            help="posterior draws for the fit (default 40)")
     calibrate.add_argument("--seed", type=_count(0), default=0, help="seed of the fit's draws (default 0)")

@@ -11,9 +11,11 @@ output, not the particle). pyabc keeps its history in an SQLite
 database in `calibration/`: every finished generation is stored, so an interrupted
 calibration continues with `--resume` from the last finished generation.
 
-To meet the time budget (SPEC: at least 5,000 simulations in at most 10 minutes on two
-cores) calibration runs at reduced scale, one agent for `CALIBRATION_SCALE` workers; the fit
-table (`fit.py`) then checks the posterior at full scale, every worker an agent.
+Calibration runs at full scale by default, every worker an agent (`CALIBRATION_SCALE`), as the
+projections do: at one agent per 10 workers a team of 21 would be 2 agents and the
+defection-response threshold of 10 a single one, and the posterior would be fitted on another
+model than the one it is used with. `--scale K` calibrates faster on that coarser model, for
+trying things out; the fit table (`fit.py`) always checks the posterior at full scale.
 """
 
 from __future__ import annotations
@@ -44,19 +46,24 @@ from .observation import Counterparts, Observation, distance, observations, outl
 from .priors import Prior, accuracy_floor, check_event_priors, check_scale, for_reports
 from .reports import Report
 
-CALIBRATION_SCALE = 10
-"""Workers per agent during calibration (the fit is checked at full scale)."""
+CALIBRATION_SCALE = 1
+"""Workers per agent during calibration: every worker an agent, as in the runs it informs."""
 
-DEFAULT_POPULATION = 300
+DEFAULT_POPULATION = 100
+"""Particles per generation. At full scale a simulation costs about a second of one core, so the
+10-minute budget holds some 600 simulations: 100 particles give three or four generations in it.
+300 (the default at one agent per 10 workers) would not finish its first."""
 MAX_POPULATION = 100_000
 MAX_GENERATIONS = 1_000
 """Guards against typos (a zero too many): far beyond what any calibration of this model needs."""
 DEFAULT_GENERATIONS = 10
 DEFAULT_MAX_SIMULATIONS = 8000
 DEFAULT_MAX_MINUTES = 9.5
-"""The default budget (SPEC: at least 5,000 simulations in at most 10 minutes on two cores):
+"""The default budget (SPEC: 10 minutes on two cores; SPEC also asks for 5,000 simulations in
+them, which the full-scale model does not reach yet: see the README's Performance section):
 generations continue until 10 are stored, 8,000 simulations are spent, or the next generation
-would likely end after 9.5 minutes, whichever comes first."""
+would likely end after 9.5 minutes, whichever comes first. `--resume` continues a calibration
+with another budget."""
 class ReportSimulator:
     """What pyabc calls for a parameter set: a run's value for every report, by report id.
 

@@ -21,11 +21,12 @@ DAYS_PER_YEAR = 365.25
 
 
 def dissatisfaction(params: Parameters, day: int, arrival: np.ndarray, contract_end: np.ndarray,
-                    log_debt0: np.ndarray, contact_cut: np.ndarray) -> np.ndarray:
+                    log_debt0: np.ndarray, contact_cut: np.ndarray | np.floating) -> np.ndarray:
     """Log hazard ratio of each worker on `day`: overstay, debt grown with interest, contact cut.
 
     `log_debt0` is the log of the debt at dispatch relative to the median; `contact_cut` is 1
-    where the worker's crossing is closed to people, else 0. Computed in float32 (speed).
+    where the worker's crossing is closed to people, else 0 (one scalar when the same for all).
+Computed in float32 (speed).
     """
     per_year = np.float32(1.0 / DAYS_PER_YEAR)
     overstay_years = np.maximum(day - contract_end, 0).astype(np.float32) * per_year
@@ -35,7 +36,7 @@ def dissatisfaction(params: Parameters, day: int, arrival: np.ndarray, contract_
             + debt_growth * tenure_years + np.float32(params.contact_effect) * contact_cut.astype(np.float32))
 
 
-def defection_hazard(params: Parameters, level: np.ndarray, surveillance: np.ndarray) -> np.ndarray:
+def defection_hazard(params: Parameters, level: np.ndarray, surveillance: np.ndarray | np.floating) -> np.ndarray:
     """Per-day hazard of a defection attempt for dissatisfaction `level` under `surveillance` (>= 1)."""
     with np.errstate(over="ignore"):  # an extreme level is an infinite hazard: an attempt at once
         return params.defection_base_rate / DAYS_PER_YEAR * np.exp(level) / surveillance

@@ -54,6 +54,17 @@ STREAMS = ("population", "health", "defection", "trouble", "orders", "dispatch",
 """One random generator per decision (Starsim's common random numbers)."""
 
 
+def per_worker(per_city: np.ndarray, city: np.ndarray) -> np.ndarray | np.floating:
+    """Each worker's value of a per-city quantity: one scalar of the same type when every city has the same.
+
+    Most months every crossing is open (or every one closed) and surveillance is the same
+    everywhere; the arithmetic then gives the same numbers with a scalar as with a gathered
+    array, without gathering tens of thousands of copies of it.
+    """
+    first = per_city[0]
+    return first if (per_city == first).all() else per_city[city]
+
+
 class LaborModel(mesa.Model):
     """Daily agent-based model of North Korean workers in China, 2017 onward.
 
@@ -139,11 +150,11 @@ class LaborModel(mesa.Model):
         ids = np.flatnonzero(workers.column("status") <= SICK)  # present and not confined
         if ids.size:
             city = workers.city[ids]
-            contact_cut = self.border.contact_cut()[self.population.crossing_of_city]  # per city, then per worker
+            contact_cut = self.border.contact_cut()[self.population.crossing_of_city]  # per city
             level = dissatisfaction(params, day, workers.arrival[ids], workers.contract_end[ids],
-                                    workers.log_debt0[ids], contact_cut[city])
+                                    workers.log_debt0[ids], per_worker(contact_cut, city))
             surveillance = self.north_korea.surveillance(day)[self.population.province_of_city]
-            hazard = defection_hazard(params, level, surveillance[city])
+            hazard = defection_hazard(params, level, per_worker(surveillance, city))
             total, due, offset = attempt_days(hazard, workers.hazard[ids], workers.clock[ids], span)
             workers.hazard[ids] = total
             attempting = ids[due]
