@@ -468,8 +468,7 @@ def _explain(args: argparse.Namespace) -> int:
 
 
 def _add_explain_command(commands) -> None:
-    from .calibration.abc import CALIBRATION_SCALE as SCALE
-    from .outputs.explain import DEFAULT_PLACES
+    from .outputs.explain import DEFAULT_PLACES, EXPLAIN_SCALE as SCALE
     from .outputs.influence import DEFAULT_PARTICLES
     from .outputs.sensitivity import DEFAULT_SAMPLES, MAX_SAMPLES
 
@@ -488,7 +487,7 @@ def _add_explain_command(commands) -> None:
     explain.add_argument("--particles", metavar="N", type=_count(1, MAX_REPLICATES), default=DEFAULT_PARTICLES,
                          help=f"posterior particles run for the influence (default {DEFAULT_PARTICLES})")
     explain.add_argument("--scale", metavar="K", type=_count(1), default=SCALE,
-                         help=f"workers per agent (default {SCALE}, the calibration's; 1 for every worker an agent)")
+                         help=f"workers per agent (default {SCALE}: minutes for the design's runs; 1 for every worker an agent)")
     explain.add_argument("--seed", metavar="S", type=_count(0), help="seed (default the scenario's)")
     explain.add_argument("--jobs", metavar="N", type=_count(1), help="local processes (default: the CPUs, at most 4)")
     explain.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
