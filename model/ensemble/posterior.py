@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import write_file
+from ..files import SCAN_BYTES, write_file
 from ..world.parameters import Parameters, with_overrides
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
@@ -181,6 +181,24 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
     for number, particle in enumerate(particles, start=1):
         with_overrides(model_parameters(particle), f"{path}: row {number}")
     return Posterior(str(path), particles, weights / weights.sum())
+
+
+def is_posterior_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's header is a posterior's: `weight`, then only parameter, event and outlet columns.
+
+    How `calibrate` recognises a posterior.csv as its own before replacing it; the rows are not read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(SCAN_BYTES).split(b"\n", 1)[0]
+    except OSError:
+        return False
+    try:
+        columns = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r").decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return False
+    return columns[0] == "weight" and len(columns) > 1 and all(
+        (column in _NUMERIC and column != "scale") or column_kind(column) is not None for column in columns[1:])
 
 
 def write_posterior(particles: pd.DataFrame, weights: np.ndarray, path: str | os.PathLike[str]) -> None:
