@@ -124,13 +124,14 @@ REPORT_OPTIONS: tuple[tuple[str, bool, str], ...] = (
 
 def _reports_add(args: argparse.Namespace) -> int:
     """Append one report to the ledger, after checking it with the whole file; the file is never damaged."""
-    from .calibration.reports import append_report
+    from .calibration.reports import NoSuchLedger, append_report
 
-    ledger = Path(args.file)
-    if not ledger.exists() and not args.create:
-        raise InputError(f"--file: {ledger}: no such ledger; give --create to start a new one there")
     fields = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in REPORT_OPTIONS}
-    report = append_report(args.file, **{key: value for key, value in fields.items() if value is not None})
+    try:
+        report = append_report(args.file, create=args.create,
+                               **{key: value for key, value in fields.items() if value is not None})
+    except NoSuchLedger:
+        raise InputError(f"--file: {args.file}: no such ledger; give --create to start a new one there") from None
     print(f"added report {report.id} to {args.file}")
     return 0
 

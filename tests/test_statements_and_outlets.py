@@ -75,7 +75,7 @@ def test_append_refuses_a_value_for_a_column_the_ledger_lacks(tmp_path):
         append_report(path, **fields, statement="dandong")
     assert path.read_text() == ",".join(REPORT_COLUMNS) + "\n"
     assert append_report(path, **fields).outlet == ""
-    assert append_report(tmp_path / "new.csv", **fields, outlet="Daily NK").origin == "Daily NK"
+    assert append_report(tmp_path / "new.csv", create=True, **fields, outlet="Daily NK").origin == "Daily NK"
 
 
 def test_the_shipped_dandong_rows_are_one_statement_and_every_row_names_its_outlet():
