@@ -119,7 +119,13 @@ REPORT_OPTIONS: tuple[tuple[str, bool, str], ...] = (
     ("confidence", True, "high, medium or low"),
     ("quote", True, "the article's exact words"),
     ("notes", False, "how the figure was read (dates, places inferred)"),
+    ("statement", False, "a key shared by the rows that restate one statement, a slug like the id "
+                         "(counted once by the calibration)"),
+    ("outlet", False, "whose figure it is, on one line of at most 60 characters (default: the source); "
+                      "its bias and accuracy are estimated"),
 )
+"""The options of `reports add`, one per column of the ledger: (name, required, help). The row
+is validated with the whole ledger by the same rules as `reports check` (`reports.parse_reports`)."""
 
 
 def _reports_add(args: argparse.Namespace) -> int:

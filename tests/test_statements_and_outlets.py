@@ -78,6 +78,73 @@ def test_append_refuses_a_value_for_a_column_the_ledger_lacks(tmp_path):
     assert append_report(tmp_path / "new.csv", create=True, **fields, outlet="Daily NK").origin == "Daily NK"
 
 
+ADD = ["reports", "add", "--id", "dandong-dec-2024", "--source", "000_d47c0a86e59b55df.txt", "--published",
+       "2024-12-20", "--period-start", "2024-12-01", "--period-end", "2024-12-15", "--place", "Dandong-Sinuiju",
+       "--kind", "outflow", "--value", "1000", "--unit", "workers", "--confidence", "low", "--quote", "about 1,000"]
+ADDED = ["dandong-dec-2024", "000_d47c0a86e59b55df.txt", "2024-12-20", "2024-12-01", "2024-12-15", "Dandong-Sinuiju",
+         "outflow", "1000", "", "", "workers", "low", "about 1,000"]
+"""The row ADD appends, cell by cell, up to its quote."""
+
+
+def test_reports_add_fills_the_statement_and_outlet_columns(tmp_path, capsys):
+    from labor_stocks.cli import main
+
+    path = tmp_path / "reports.csv"
+    path.write_bytes(Path("calibration/reports.csv").read_bytes())
+    assert main([*ADD, "--file", str(path), "--statement", "dandong-exodus-2024", "--outlet", "Daily NK, Seoul"]) == 0
+    assert capsys.readouterr().out == f"added report dandong-dec-2024 to {path}\n"
+    added = load_reports(path)[-1]
+    assert (added.id, added.statement, added.outlet, added.origin) == \
+        ("dandong-dec-2024", "dandong-exodus-2024", "Daily NK, Seoul", "Daily NK, Seoul")
+    assert path.read_text().endswith(',"about 1,000",,dandong-exodus-2024,"Daily NK, Seoul"\n')
+
+
+@pytest.mark.parametrize("option, value", [("--statement", "Dandong exodus!"), ("--statement", "x" * 10),
+                                           ("--statement", "-leading-dash"), ("--outlet", "x" * 61),
+                                           ("--outlet", "x" * 60), ("--outlet", "Daily\tNK"), ("--outlet", "RFA")])
+def test_reports_add_accepts_a_statement_or_outlet_exactly_when_reports_check_does(tmp_path, capsys, option, value):
+    """The same row, added by `reports add` or written into the file and checked: the same verdict, the same line."""
+    import csv
+    import io
+
+    from labor_stocks.cli import main
+
+    shipped = Path("calibration/reports.csv").read_bytes()
+    added, written = tmp_path / "added.csv", tmp_path / "written.csv"
+    added.write_bytes(shipped)
+    cells = {"--statement": "", "--outlet": "", option: value}
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(
+        [*ADDED, "", cells["--statement"], cells["--outlet"]])
+    written.write_bytes(shipped + line.getvalue().encode("utf-8"))
+    checked = main(["reports", "check", str(written)])
+    check_err = capsys.readouterr().err
+    code = main([*ADD, "--file", str(added), f"{option}={value}"])  # = lets a value start with a dash
+    add_err = capsys.readouterr().err
+    assert code == checked
+    if code:
+        assert code == 2 and add_err.count("\n") == 1 and "Traceback" not in add_err
+        assert add_err.replace(str(added), "LEDGER") == check_err.replace(str(written), "LEDGER")
+        assert f"column {option[2:]}: bad {option[2:]}" in add_err
+        assert added.read_bytes() == shipped
+    else:
+        assert getattr(load_reports(added)[-1], option[2:]) == value
+
+
+def test_reports_add_refuses_an_outlet_for_a_ledger_without_the_column_and_create_adds_it(tmp_path, capsys):
+    from labor_stocks.cli import main
+
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(REPORT_COLUMNS) + "\n")
+    assert main([*ADD, "--file", str(old), "--outlet", "Daily NK"]) == 2
+    assert "column outlet: the ledger has no such column; add outlet to its header" in capsys.readouterr().err
+    assert old.read_text() == ",".join(REPORT_COLUMNS) + "\n"
+    new = tmp_path / "new.csv"
+    assert main([*ADD, "--file", str(new), "--create", "--statement", "dandong-exodus-2024", "--outlet", "RFA"]) == 0
+    assert new.read_text().splitlines()[0] == ",".join(REPORT_COLUMNS) + ",statement,outlet"
+    assert (load_reports(new)[0].statement, load_reports(new)[0].origin) == ("dandong-exodus-2024", "RFA")
+
+
 def test_the_shipped_dandong_rows_are_one_statement_and_every_row_names_its_outlet():
     reports = load_reports("calibration/reports.csv")
     dandong = {r.id for r in reports if r.statement == "dandong-exodus-2024"}
