@@ -22,11 +22,11 @@ from labor_stocks.calibration.priors import check_event_priors, for_reports, loa
 from labor_stocks.calibration.reports import (REPORT_COLUMNS, REQUIRED_COLUMNS, append_report, load_reports,
                                               parse_reports)
 from labor_stocks.ensemble.plan import replicate
-from labor_stocks.ensemble.posterior import Posterior, load_posterior, weighted_quantiles
+from labor_stocks.ensemble.posterior import Posterior, event_day, load_posterior, weighted_quantiles
 from labor_stocks.ensemble.runner import run_replicate, simulate
 from labor_stocks.errors import InputError
 from labor_stocks.scenarios.scenario import Scenario
-from labor_stocks.world.events import parse_event
+from labor_stocks.world.events import parse_date, parse_event
 from labor_stocks.world.parameters import with_overrides
 
 START = dt.date(2017, 1, 1)
@@ -218,7 +218,9 @@ def test_a_reference_outlet_is_taken_at_its_word_and_one_no_report_comes_from_ch
 
 @pytest.mark.parametrize("text, message", [
     ('[event.x.date]\nearliest = 2020-03-01\nlatest = 2020-01-01\nreason = "r"', "event.x.date: earliest"),
-    ('[event.x.date]\nearliest = 2020-01-01\nlatest = "soon"\nreason = "r"', r"event.x.date.latest: must be a date"),
+    ('[event.x.date]\nearliest = 2020-01-01\nlatest = "soon"\nreason = "r"',
+     r"event.x.date.latest: not a date \(YYYY-MM-DD\): 'soon'"),
+    ('[event.x.date]\nlatest = 2020-01-01\nreason = "r"', r"event.x.date.earliest: missing"),
     ('[event.x.level]\ndistribution = "uniform"\nlow = 0.2\nhigh = 0.9', r"event.x.level.reason"),
     ('["event.x.date"]\nearliest = 2020-01-01\nlatest = 2020-02-01\nreason = "r"', r"\[event.ID.FIELD\]"),
     ('[outlets]\nbias = { distribution = "normal", low = -1, high = 1 }\nreason = "r"', "outlets.accuracy: missing"),
@@ -291,6 +293,27 @@ def test_a_bad_event_or_outlet_column_of_a_posterior_is_one_line(tmp_path, heade
     path.write_text(f"weight,{header}\n1,{value}\n")
     with pytest.raises(InputError, match=message):
         load_posterior(path)
+
+
+MARCH_FIRST = dt.date(2020, 3, 1)
+
+
+@pytest.mark.parametrize("value", [MARCH_FIRST, dt.datetime(2020, 3, 1, 12), "2020-03-01", " 2020-03-01 ",
+                                   MARCH_FIRST.toordinal(), MARCH_FIRST.toordinal() + 0.7,
+                                   np.float64(MARCH_FIRST.toordinal())])
+def test_a_posterior_event_date_is_a_scenarios_date_or_a_day_number(value):
+    assert event_day(value, "posterior.csv: row 1, column event.x.date") == MARCH_FIRST
+
+
+@pytest.mark.parametrize("value", ["soon", "2020-02-30", True, math.nan, 0, None])
+def test_a_bad_posterior_event_date_has_the_scenarios_message(value):
+    where = "posterior.csv: row 1, column event.x.date"
+    with pytest.raises(InputError) as error:
+        event_day(value, where)
+    assert str(error.value) == f"{where}: not a date (YYYY-MM-DD): {value!r}"
+    with pytest.raises(InputError) as scenario_error:
+        parse_date(value, where)
+    assert str(scenario_error.value) == str(error.value)
 
 
 def test_the_fit_shows_each_outlets_estimate():

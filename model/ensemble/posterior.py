@@ -32,6 +32,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..files import SCAN_BYTES, write_file
+from ..world.events import parse_date
 from ..world.parameters import Parameters, with_overrides
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
@@ -112,20 +113,14 @@ def model_parameters(particle: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_day(value: Any, where: str) -> dt.date:
-    """An event date from a particle: a date, YYYY-MM-DD, or a day number (`date.toordinal`, as calibration draws it)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    """An event date from a particle: what a scenario's date may be (`world.events.parse_date`: a date or
+    YYYY-MM-DD, here with blanks around it allowed), or a day number (`date.toordinal`, as calibration draws it)."""
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        value = value.strip()
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
             and math.isfinite(value) and 1 <= value < dt.date.max.toordinal():
         return dt.date.fromordinal(int(math.floor(value)))
-    raise InputError(f"{where}: not a date (YYYY-MM-DD): {value!r}")
+    return parse_date(value, where)
 
 
 def integer_safe(values: dict[str, float]) -> dict[str, float | int]:
