@@ -139,6 +139,58 @@ def test_a_file_with_a_runs_name_but_other_content_is_replaced_only_with_force(
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
 
 
+def fake_explain(folder: Path) -> Path:
+    """An explain folder as `labor-stocks explain` leaves one, as far as its content marks go: tables by their
+    headers, the record by its command, the figures by their mark."""
+    from labor_stocks.outputs.explain_folder import INFLUENCE_COLUMNS, INPUTS_COLUMNS, SENSITIVITY_COLUMNS
+
+    folder.mkdir()
+    for name, columns in (("sensitivity.csv", SENSITIVITY_COLUMNS), ("influence.csv", INFLUENCE_COLUMNS),
+                          ("inputs.csv", INPUTS_COLUMNS), ("correlations.csv", ("parameter", "initial_stock"))):
+        (folder / name).write_text(",".join(columns) + "\n")
+    (folder / "explain.json").write_text('{"command": "labor-stocks explain"}\n')
+    (folder / "explain.png").write_bytes(b"\x89PNG\r\n\x1a\n tEXtSource labor-stocks explain")
+    (folder / "explain.svg").write_text("<svg><!-- labor-stocks explain --></svg>")
+    return folder
+
+
+def test_a_run_keeps_an_explain_folder_inside_its_own(made: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "result"
+    shutil.copytree(made["run"], out)
+    explain = fake_explain(out / "explain")
+    kept = snapshot(explain)
+    code, _, err = cli(["run", str(made["scenario"]), "--out", str(out), *RUN, "--seed", "5"], capsys)
+    assert code == 0, err
+    assert snapshot(out / "explain") == kept
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, "explain"])
+    assert '"seed": 5' in (out / "run.json").read_text(), "the run folder itself was replaced"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary or old folder left"
+
+
+@pytest.mark.parametrize("damage, named", [
+    ("notes.txt", "explain/notes.txt"),
+    ("sub/", "explain/sub/"),
+    ("sensitivity.csv", "explain/sensitivity.csv"),
+    ("explain.png", "explain/explain.png"),
+])
+def test_an_explain_folder_holding_anything_else_makes_run_refuse_even_with_force(
+        made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str, named: str) -> None:
+    out = tmp_path / "result"
+    shutil.copytree(made["run"], out)
+    explain = fake_explain(out / "explain")
+    if damage.endswith("/"):
+        (explain / damage).mkdir()
+    else:
+        (explain / damage).write_bytes(b"a user's own " + damage.encode())
+    before = snapshot(tmp_path)
+    for force in ([], ["--force"]):
+        code, _, err = cli(["run", str(made["scenario"]), "--out", str(out), *RUN, *force], capsys)
+        assert one_line(code, err), err
+        assert f"{out} is not a run folder ({named} in the way)" in err
+        assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("out", [".", "..", "{here}"])
 def test_run_out_the_current_folder_fails_at_once(tmp_path: Path, out: str) -> None:
     scenario = write(tmp_path, "long.toml", 'name = "long"\nreplicates = 50\n')
