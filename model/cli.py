@@ -119,18 +119,25 @@ REPORT_OPTIONS: tuple[tuple[str, bool, str], ...] = (
     ("confidence", True, "high, medium or low"),
     ("quote", True, "the article's exact words"),
     ("notes", False, "how the figure was read (dates, places inferred)"),
+    ("statement", False, "a key shared by the rows that restate one statement, a slug like the id "
+                         "(counted once by the calibration)"),
+    ("outlet", False, "whose figure it is, on one line of at most 60 characters (default: the source); "
+                      "its bias and accuracy are estimated"),
 )
+"""The options of `reports add`, one per column of the ledger: (name, required, help). The row
+is validated with the whole ledger by the same rules as `reports check` (`reports.parse_reports`)."""
 
 
 def _reports_add(args: argparse.Namespace) -> int:
     """Append one report to the ledger, after checking it with the whole file; the file is never damaged."""
-    from .calibration.reports import append_report
+    from .calibration.reports import NoSuchLedger, append_report
 
-    ledger = Path(args.file)
-    if not ledger.exists() and not args.create:
-        raise InputError(f"--file: {ledger}: no such ledger; give --create to start a new one there")
     fields = {name.replace("-", "_"): getattr(args, name.replace("-", "_")) for name, _, _ in REPORT_OPTIONS}
-    report = append_report(args.file, **{key: value for key, value in fields.items() if value is not None})
+    try:
+        report = append_report(args.file, create=args.create,
+                               **{key: value for key, value in fields.items() if value is not None})
+    except NoSuchLedger:
+        raise InputError(f"--file: {args.file}: no such ledger; give --create to start a new one there") from None
     print(f"added report {report.id} to {args.file}")
     return 0
 
@@ -164,7 +171,8 @@ def _calibrate(args: argparse.Namespace) -> int:
                               database=args.database, population=args.population, generations=args.generations,
                               jobs=args.jobs, scheduler=args.scheduler, resume=args.resume, scale=args.scale,
                               max_simulations=args.max_simulations, max_minutes=args.max_minutes,
-                              draws=args.draws, seed=args.seed)
+                              draws=args.draws, seed=args.seed, inputs=[*args.reports, args.priors],
+                              force=args.force)
     database = calibration.database
     quiet = args.quiet or not sys.stderr.isatty()
     print(f"calibrating {len(calibration.priors)} parameters against {len(calibration.reports)} reports "
@@ -241,11 +249,10 @@ def _fit(args: argparse.Namespace) -> int:
     """
     from tqdm import tqdm
 
-    from .calibration.fit import (fit_table, is_fit_table, is_outlet_table, outlet_table, outlets_path, plot_fit,
-                                  print_outlets, print_table, write_fit)
+    from .calibration.fit import (check_fit_outputs, fit_table, outlet_table, plot_fit, print_outlets, print_table,
+                                  write_fit)
     from .calibration.identifiability import prior_predictive
     from .calibration.priors import load_priors
-    from .files import carries_mark, check_replaceable, is_image
     from .outputs.run import choose_posterior
 
     def outputs() -> tuple[Path, Path, Path]:
@@ -256,15 +263,9 @@ def _fit(args: argparse.Namespace) -> int:
             raise InputError(f"--out: {out}: give a .csv file name (the figure is written beside it, as .png)")
         if not out.parent.is_dir():
             raise InputError(f"--out: no such folder: {out.parent}")
-        png, outlets = out.with_suffix(".png"), outlets_path(out)
         inputs = [*args.reports, "calibration/posterior.csv",
                   *([args.posterior] if args.posterior and args.posterior.lower() != "none" else [])]
-        table_is_ours = out.is_file() and not out.is_symlink() and is_fit_table(out)
-        check_replaceable(out, "--out", is_fit_table, "fit", inputs, args.force)
-        check_replaceable(png, "--out", lambda path: carries_mark(path, "fit") or (is_image(path) and table_is_ours),
-                          "fit", inputs, args.force)
-        check_replaceable(outlets, "--out", is_outlet_table, "fit", inputs, args.force)
-        return out, png, outlets
+        return check_fit_outputs(out, "fit", inputs, args.force)
 
     out, png, outlets_file = outputs()
     reports = _load_all_reports(args.reports)
@@ -317,7 +318,7 @@ def _add_calibration_commands(commands) -> None:
     calibrate.add_argument("--scheduler", metavar="ADDRESS", help="a Dask distributed scheduler, e.g. tcp://host:8786")
     calibrate.add_argument("--resume", action="store_true", help="continue the newest run in the database")
     calibrate.add_argument("--database", help="pyabc SQLite history (default OUT/calibration.db)")
-    calibrate.add_argument("--out", default="calibration", help="folder for posterior.csv, fit.csv, fit.png")
+    calibrate.add_argument("--out", default="calibration", help="folder for posterior.csv, fit.csv, fit.png, identifiability.csv, outlets.csv")
     calibrate.add_argument("--max-simulations", type=_count(1), default=DEFAULT_MAX_SIMULATIONS,
                            help=f"stop starting generations after this many simulations (default {DEFAULT_MAX_SIMULATIONS})")
     calibrate.add_argument("--max-minutes", type=float, default=DEFAULT_MAX_MINUTES,
@@ -329,6 +330,9 @@ def _add_calibration_commands(commands) -> None:
                            help="posterior draws for the fit (default 40)")
     calibrate.add_argument("--seed", type=_count(0), default=0, help="seed of the fit's draws (default 0)")
     calibrate.add_argument("--quiet", action="store_true", help="no progress bar")
+    calibrate.add_argument("--force", action="store_true",
+                           help="replace files in --out with the calibration's names that it did not write "
+                                "(never a ledger or the priors file)")
     calibrate.set_defaults(handler=_calibrate)
 
     fit = commands.add_parser("fit", help="each report beside what the model says")

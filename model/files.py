@@ -18,8 +18,10 @@ What may be replaced (`check_replaceable`). A command overwrites a file only whe
 the kind the command writes and recognisably the command's own (a table by its header line,
 a figure by the `figure_metadata` mark it carries, see each caller), never one of its inputs,
 never a folder, a symbolic link or a read-only file; anything else is refused with one line
-unless the user gives `--force`. Folders follow the same rule in
-`labor_stocks.outputs.run_folder`.
+unless the user gives `--force`. A folder a command writes whole (a run's, an explain's) follows
+the same rule (`OutputFolder`, `check_output_folder`): it is replaced only when every entry is
+one of the command's files, recognised by its content, or a folder of another command kept
+inside it (a run folder's `explain/`), itself wholly that command's.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError
@@ -137,7 +140,7 @@ def staged_folder(target: str | os.PathLike[str], option: str = "--out", keep: S
     renamed into place and the old one deleted. The subfolders of the earlier folder named in
     `keep` (another command's output that lives inside, e.g. a run folder's `explain/`) are
     copied into the new one first. Checking that `target` may be replaced at all is the
-    caller's (`labor_stocks.outputs.run_folder.check_run_folder`).
+    caller's (`check_output_folder`).
     """
     target = Path(target)
     try:
@@ -326,3 +329,83 @@ def check_replaceable(path: Path, option: str, ours: Callable[[Path], bool], com
     if not path.is_file() or not ours(path):
         raise InputError(f"{option}: {path} exists and was not written by labor-stocks {command}; "
                          f"give --force to replace it, or write to another file name")
+
+
+@dataclass(frozen=True)
+class OutputFolder:
+    """A folder a command writes whole and replaces whole, as `check_output_folder` knows it.
+
+    `files` maps each file the command writes to how it is recognised as the command's by
+    its content (a header, a mark, a record's keys); `kept` maps a subfolder another command
+    writes inside (a run folder's `explain/`) to that folder's own description: it is kept
+    when this folder is replaced, so it must hold nothing but that command's files.
+    """
+
+    command: str
+    """The command, as messages name it: `was not written by labor-stocks COMMAND`."""
+    kind: str
+    """Such a folder, in messages: "a run folder"."""
+    writer: str
+    """Who replaces it, in messages: "a run" (replaces its whole folder)."""
+    example: str
+    """A folder of its own to suggest: "outputs/NAME"."""
+    files: Mapping[str, Callable[[Path], bool]]
+    kept: Mapping[str, OutputFolder] = field(default_factory=dict)
+
+
+def _entries(folder: Path, option: str) -> list[os.DirEntry]:
+    try:
+        return sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as error:
+        raise InputError(f"{option}: cannot read the folder {folder} ({error.strerror or error})") from None
+
+
+def _in_the_way(spec: OutputFolder, folder: Path, option: str, strict: bool, prefix: str = "") -> list[str]:
+    """The entries of `folder` that are not `spec`'s, named from the folder checked ("sub/", "explain/notes.txt").
+
+    Not `spec`'s: a name it does not write, a file that is not a regular file (a link, a
+    folder), and, when `strict` (inside a kept folder, which is never forced), a file whose
+    content is not recognised.
+    """
+    way = []
+    for entry in _entries(folder, option):
+        name = prefix + entry.name
+        is_folder = entry.is_dir(follow_symlinks=False)
+        if entry.name in spec.kept and is_folder:
+            way += _in_the_way(spec.kept[entry.name], Path(entry.path), option, True, name + "/")
+        elif entry.name not in spec.files or not entry.is_file(follow_symlinks=False) \
+                or (strict and not spec.files[entry.name](Path(entry.path))):
+            way.append(name + ("/" if is_folder else ""))
+    return way
+
+
+def check_output_folder(spec: OutputFolder, target: Path, option: str = "--out", force: bool = False) -> None:
+    """Fail early, before any simulation, when `spec`'s command may not write (or replace) the folder `target`.
+
+    Refused: the current folder or one holding it, a symbolic link, a file, an unwritable
+    place, a folder holding anything the command does not write or keep (named in the
+    message), and, without `force`, a file with one of its names that is not recognisably its.
+    """
+    if inside(Path.cwd(), target):
+        raise InputError(f"{option}: {target} is the current folder or holds it; {spec.writer} replaces its whole "
+                         f"folder: name a folder of its own, e.g. {spec.example}")
+    if target.is_symlink():
+        raise InputError(f"{option}: {target} is a symbolic link; give the folder itself")
+    if target.exists() and not target.is_dir():
+        raise InputError(f"{option}: {target} is a file, not a folder")
+    check_writable_folder(target, option)
+    if not target.is_dir():
+        return
+    foreign = _in_the_way(spec, target, option, strict=False)
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise InputError(f"{option}: {target} is not {spec.kind} ({', '.join(foreign[:3])}{more} in the way); "
+                         f"{spec.writer} replaces its whole folder: choose another folder, or move "
+                         f"{'it' if len(foreign) == 1 else 'them'} away")
+    if force:
+        return
+    for entry in _entries(target, option):
+        path = Path(entry.path)
+        if entry.name in spec.files and not spec.files[entry.name](path):
+            raise InputError(f"{option}: {path} was not written by labor-stocks {spec.command}; give --force to "
+                             f"replace it, or choose another folder")

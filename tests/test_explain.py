@@ -31,6 +31,7 @@ from labor_stocks.files import carries_mark
 from labor_stocks.outputs.explain import explain
 from labor_stocks.outputs.explain_folder import EXPLAIN_FILES
 from labor_stocks.outputs.run import run_scenario
+from labor_stocks.outputs.run_folder import RUN_FILES
 from labor_stocks.scenarios.scenario import load_scenario
 
 MARCH, DECEMBER = dt.date(2017, 3, 31), dt.date(2017, 12, 31)
@@ -145,6 +146,31 @@ def test_a_run_keeps_the_explain_folder_inside_its_own(explained, world):
     run_scenario(load_scenario(world / "scenarios" / "small.toml"), world / "outputs" / "small", replicates=1)
     assert {name: (explained.out / name).read_bytes() for name in EXPLAIN_FILES} == before
     assert (world / "outputs" / "small" / "projection.csv").is_file()
+
+
+def test_run_then_explain_then_run_again_keeps_explain_and_refuses_a_foreign_file_in_it(world, monkeypatch, capsys):
+    """The commands as a user types them: explain writes into the run folder, a second run keeps it."""
+    monkeypatch.chdir(world)
+    (world / "scenarios" / "kept.toml").write_text(SCENARIO.replace('name = "small"', 'name = "kept"'))
+    run = ["run", "scenarios/kept.toml", "--replicates", "2", "--jobs", "1", "--quiet"]
+    assert main(run) == 0
+    assert main(["explain", "scenarios/kept.toml", "--at", "2017-12-31", "--places", "China", "--samples", "2",
+                 "--particles", "4", "--jobs", "1", "--quiet"]) == 0
+    folder = world / "outputs" / "kept"
+    explained = {name: (folder / "explain" / name).read_bytes() for name in EXPLAIN_FILES}
+    first_run = (folder / "run.json").read_bytes()
+    capsys.readouterr()
+    assert main([*run, "--seed", "9"]) == 0, capsys.readouterr().err
+    assert (folder / "run.json").read_bytes() != first_run, "the run folder was replaced"
+    assert {name: (folder / "explain" / name).read_bytes() for name in EXPLAIN_FILES} == explained
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*RUN_FILES, "explain"])
+    (folder / "explain" / "notes.txt").write_text("my reading of the indices")
+    before = (folder / "run.json").read_bytes()
+    assert main([*run, "--force"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "outputs/kept is not a run folder (explain/notes.txt in the way)" in err, err
+    assert (folder / "explain" / "notes.txt").read_text() == "my reading of the indices"
+    assert (folder / "run.json").read_bytes() == before
 
 
 def test_the_same_seed_gives_the_same_sensitivity_whatever_the_processes(world, monkeypatch):

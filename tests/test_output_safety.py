@@ -3,7 +3,8 @@
 - `run` replaces its folder only when all it holds is a run's files (by name and content);
   anything else in the way is one line and exit 2, before any simulation;
 - `compare` and `fit` overwrite only their own tables and figures (a table by its header, a
-  figure by its mark or beside such a table), never an input, without `--force`;
+  figure by its mark or beside such a table), never an input, without `--force`; `calibrate`
+  checks its five files in `--out` the same way, before any simulation;
 - `reports add` needs `--create` for a new ledger, refuses a read-only one, writes through a link;
 - a killed run's temporary folder is cleaned by the next run into the same place;
 - mistakes in the comparison's inputs are one line, no traceback; no warning leaks.
@@ -138,6 +139,58 @@ def test_a_file_with_a_runs_name_but_other_content_is_replaced_only_with_force(
     assert sorted(p.name for p in out.iterdir()) == sorted(RUN_FILES)
 
 
+def fake_explain(folder: Path) -> Path:
+    """An explain folder as `labor-stocks explain` leaves one, as far as its content marks go: tables by their
+    headers, the record by its command, the figures by their mark."""
+    from labor_stocks.outputs.explain_folder import INFLUENCE_COLUMNS, INPUTS_COLUMNS, SENSITIVITY_COLUMNS
+
+    folder.mkdir()
+    for name, columns in (("sensitivity.csv", SENSITIVITY_COLUMNS), ("influence.csv", INFLUENCE_COLUMNS),
+                          ("inputs.csv", INPUTS_COLUMNS), ("correlations.csv", ("parameter", "initial_stock"))):
+        (folder / name).write_text(",".join(columns) + "\n")
+    (folder / "explain.json").write_text('{"command": "labor-stocks explain"}\n')
+    (folder / "explain.png").write_bytes(b"\x89PNG\r\n\x1a\n tEXtSource labor-stocks explain")
+    (folder / "explain.svg").write_text("<svg><!-- labor-stocks explain --></svg>")
+    return folder
+
+
+def test_a_run_keeps_an_explain_folder_inside_its_own(made: dict[str, Path], tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "result"
+    shutil.copytree(made["run"], out)
+    explain = fake_explain(out / "explain")
+    kept = snapshot(explain)
+    code, _, err = cli(["run", str(made["scenario"]), "--out", str(out), *RUN, "--seed", "5"], capsys)
+    assert code == 0, err
+    assert snapshot(out / "explain") == kept
+    assert sorted(p.name for p in out.iterdir()) == sorted([*RUN_FILES, "explain"])
+    assert '"seed": 5' in (out / "run.json").read_text(), "the run folder itself was replaced"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")], "no temporary or old folder left"
+
+
+@pytest.mark.parametrize("damage, named", [
+    ("notes.txt", "explain/notes.txt"),
+    ("sub/", "explain/sub/"),
+    ("sensitivity.csv", "explain/sensitivity.csv"),
+    ("explain.png", "explain/explain.png"),
+])
+def test_an_explain_folder_holding_anything_else_makes_run_refuse_even_with_force(
+        made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str, named: str) -> None:
+    out = tmp_path / "result"
+    shutil.copytree(made["run"], out)
+    explain = fake_explain(out / "explain")
+    if damage.endswith("/"):
+        (explain / damage).mkdir()
+    else:
+        (explain / damage).write_bytes(b"a user's own " + damage.encode())
+    before = snapshot(tmp_path)
+    for force in ([], ["--force"]):
+        code, _, err = cli(["run", str(made["scenario"]), "--out", str(out), *RUN, *force], capsys)
+        assert one_line(code, err), err
+        assert f"{out} is not a run folder ({named} in the way)" in err
+        assert snapshot(tmp_path) == before
+
+
 @pytest.mark.parametrize("out", [".", "..", "{here}"])
 def test_run_out_the_current_folder_fails_at_once(tmp_path: Path, out: str) -> None:
     scenario = write(tmp_path, "long.toml", 'name = "long"\nreplicates = 50\n')
@@ -257,6 +310,61 @@ def test_fit_replaces_its_own_table_and_figure_but_nothing_else(
     assert f"written to {tmp_path / 'fit.csv'} and {tmp_path / 'fit.png'}" in out
     assert cli(fit, capsys)[0] == 0, "its own files it replaces"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.csv", "fit.png", "outlets.csv"]
+
+
+# --- calibrate -------------------------------------------------------------------------------
+
+CALIBRATE = ["--priors", str(ROOT / "calibration" / "priors.toml"), "--population", "4", "--generations", "1",
+             "--jobs", "1", "--scale", "50", "--draws", "1", "--quiet"]
+CALIBRATION_FILES = ("posterior.csv", "fit.csv", "fit.png", "identifiability.csv", "outlets.csv")
+
+
+@pytest.mark.parametrize("name", CALIBRATION_FILES)
+def test_calibrate_refuses_a_file_it_did_not_write_before_any_simulation(
+        made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str) -> None:
+    (tmp_path / name).write_bytes(b"a user's own file")
+    before = snapshot(tmp_path)
+    code, _, err = cli(["calibrate", "--reports", str(made["ledger"]), "--out", str(tmp_path), *CALIBRATE], capsys)
+    assert one_line(code, err), err
+    assert f"{tmp_path / name} exists and was not written by labor-stocks calibrate; give --force" in err
+    assert snapshot(tmp_path) == before, "no database: no simulation started"
+
+
+@pytest.mark.parametrize("input_, name", [("ledger", "fit.csv"), ("ledger", "outlets.csv"), ("priors", "posterior.csv"),
+                                          ("priors", "identifiability.csv")])
+def test_calibrate_never_replaces_its_inputs_even_with_force(
+        made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], input_: str, name: str) -> None:
+    shutil.copy(made["ledger"] if input_ == "ledger" else ROOT / "calibration" / "priors.toml", tmp_path / name)
+    reports = tmp_path / name if input_ == "ledger" else made["ledger"]
+    args = ["calibrate", "--reports", str(reports), "--out", str(tmp_path), *CALIBRATE, "--force"]
+    if input_ == "priors":
+        args += ["--priors", str(tmp_path / name)]  # the last --priors counts
+    before = snapshot(tmp_path)
+    code, _, err = cli(args, capsys)
+    assert one_line(code, err) and f"{tmp_path / name} is one of this command's inputs" in err, err
+    assert snapshot(tmp_path) == before
+
+
+def test_calibrate_replaces_its_own_files_and_others_only_with_force(
+        made: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    calibrate = ["calibrate", "--reports", str(made["ledger"]), "--out", str(tmp_path), *CALIBRATE]
+    for name in ("fit.csv", "fit.png", "outlets.csv"):
+        shutil.copy(made[name], tmp_path / name)  # fit's files are the calibration's too
+    for name in ("posterior.csv", "identifiability.csv"):
+        shutil.copy(ROOT / "calibration" / name, tmp_path / name)
+    before = snapshot(tmp_path)
+    code, _, err = cli(calibrate, capsys)
+    assert code == 0, err
+    after = snapshot(tmp_path)
+    assert all(after[name] != before[name] for name in ("posterior.csv", "identifiability.csv", "fit.csv")), \
+        "its own files replaced"
+    assert sorted(after) == sorted([*CALIBRATION_FILES, "calibration.db"])
+    (tmp_path / "fit.png").write_bytes(b"a photograph")
+    code, _, err = cli(calibrate, capsys)
+    assert one_line(code, err) and "fit.png exists and was not written by labor-stocks calibrate" in err, err
+    assert (tmp_path / "fit.png").read_bytes() == b"a photograph"
+    assert cli([*calibrate, "--force"], capsys)[0] == 0
+    assert (tmp_path / "fit.png").read_bytes().startswith(b"\x89PNG")
 
 
 # --- reports add -----------------------------------------------------------------------------

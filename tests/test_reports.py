@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labor_stocks.errors import InputError
-from labor_stocks.calibration.reports import REPORT_COLUMNS, Report, append_report, load_reports, parse_reports
+from labor_stocks.calibration.reports import (REPORT_COLUMNS, NoSuchLedger, Report, append_report, load_reports,
+                                             parse_reports)
 
 ROOT = Path(__file__).resolve().parents[1]
 LEDGER = ROOT / "calibration" / "reports.csv"
@@ -298,9 +299,21 @@ def test_append_refuses_to_add_to_a_damaged_ledger(tmp_path):
     assert path.read_bytes() == before
 
 
+def test_append_refuses_a_missing_ledger_unless_asked_to_create_it(tmp_path):
+    typo = tmp_path / "reprots.csv"
+    with pytest.raises(NoSuchLedger, match=r"reprots.csv: no such ledger; pass create=True"):
+        append_report(typo, **GOOD)
+    assert list(tmp_path.iterdir()) == []
+    dangling = tmp_path / "link.csv"
+    dangling.symlink_to(tmp_path / "elsewhere.csv")
+    with pytest.raises(NoSuchLedger):
+        append_report(dangling, **GOOD)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv"]
+
+
 def test_append_creates_a_missing_ledger_with_its_header(tmp_path):
     path = tmp_path / "new.csv"
-    append_report(path, **GOOD)
+    append_report(path, create=True, **GOOD)
     assert path.read_text().splitlines()[0] == ",".join(REPORT_COLUMNS)
     assert [r.id for r in load_reports(path)] == ["dandong-test"]
 

@@ -22,11 +22,11 @@ from labor_stocks.calibration.priors import check_event_priors, for_reports, loa
 from labor_stocks.calibration.reports import (REPORT_COLUMNS, REQUIRED_COLUMNS, append_report, load_reports,
                                               parse_reports)
 from labor_stocks.ensemble.plan import replicate
-from labor_stocks.ensemble.posterior import Posterior, load_posterior, weighted_quantiles
+from labor_stocks.ensemble.posterior import Posterior, event_day, load_posterior, weighted_quantiles
 from labor_stocks.ensemble.runner import run_replicate, simulate
 from labor_stocks.errors import InputError
 from labor_stocks.scenarios.scenario import Scenario
-from labor_stocks.world.events import parse_event
+from labor_stocks.world.events import parse_date, parse_event
 from labor_stocks.world.parameters import with_overrides
 
 START = dt.date(2017, 1, 1)
@@ -75,7 +75,74 @@ def test_append_refuses_a_value_for_a_column_the_ledger_lacks(tmp_path):
         append_report(path, **fields, statement="dandong")
     assert path.read_text() == ",".join(REPORT_COLUMNS) + "\n"
     assert append_report(path, **fields).outlet == ""
-    assert append_report(tmp_path / "new.csv", **fields, outlet="Daily NK").origin == "Daily NK"
+    assert append_report(tmp_path / "new.csv", create=True, **fields, outlet="Daily NK").origin == "Daily NK"
+
+
+ADD = ["reports", "add", "--id", "dandong-dec-2024", "--source", "000_d47c0a86e59b55df.txt", "--published",
+       "2024-12-20", "--period-start", "2024-12-01", "--period-end", "2024-12-15", "--place", "Dandong-Sinuiju",
+       "--kind", "outflow", "--value", "1000", "--unit", "workers", "--confidence", "low", "--quote", "about 1,000"]
+ADDED = ["dandong-dec-2024", "000_d47c0a86e59b55df.txt", "2024-12-20", "2024-12-01", "2024-12-15", "Dandong-Sinuiju",
+         "outflow", "1000", "", "", "workers", "low", "about 1,000"]
+"""The row ADD appends, cell by cell, up to its quote."""
+
+
+def test_reports_add_fills_the_statement_and_outlet_columns(tmp_path, capsys):
+    from labor_stocks.cli import main
+
+    path = tmp_path / "reports.csv"
+    path.write_bytes(Path("calibration/reports.csv").read_bytes())
+    assert main([*ADD, "--file", str(path), "--statement", "dandong-exodus-2024", "--outlet", "Daily NK, Seoul"]) == 0
+    assert capsys.readouterr().out == f"added report dandong-dec-2024 to {path}\n"
+    added = load_reports(path)[-1]
+    assert (added.id, added.statement, added.outlet, added.origin) == \
+        ("dandong-dec-2024", "dandong-exodus-2024", "Daily NK, Seoul", "Daily NK, Seoul")
+    assert path.read_text().endswith(',"about 1,000",,dandong-exodus-2024,"Daily NK, Seoul"\n')
+
+
+@pytest.mark.parametrize("option, value", [("--statement", "Dandong exodus!"), ("--statement", "x" * 10),
+                                           ("--statement", "-leading-dash"), ("--outlet", "x" * 61),
+                                           ("--outlet", "x" * 60), ("--outlet", "Daily\tNK"), ("--outlet", "RFA")])
+def test_reports_add_accepts_a_statement_or_outlet_exactly_when_reports_check_does(tmp_path, capsys, option, value):
+    """The same row, added by `reports add` or written into the file and checked: the same verdict, the same line."""
+    import csv
+    import io
+
+    from labor_stocks.cli import main
+
+    shipped = Path("calibration/reports.csv").read_bytes()
+    added, written = tmp_path / "added.csv", tmp_path / "written.csv"
+    added.write_bytes(shipped)
+    cells = {"--statement": "", "--outlet": "", option: value}
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(
+        [*ADDED, "", cells["--statement"], cells["--outlet"]])
+    written.write_bytes(shipped + line.getvalue().encode("utf-8"))
+    checked = main(["reports", "check", str(written)])
+    check_err = capsys.readouterr().err
+    code = main([*ADD, "--file", str(added), f"{option}={value}"])  # = lets a value start with a dash
+    add_err = capsys.readouterr().err
+    assert code == checked
+    if code:
+        assert code == 2 and add_err.count("\n") == 1 and "Traceback" not in add_err
+        assert add_err.replace(str(added), "LEDGER") == check_err.replace(str(written), "LEDGER")
+        assert f"column {option[2:]}: bad {option[2:]}" in add_err
+        assert added.read_bytes() == shipped
+    else:
+        assert getattr(load_reports(added)[-1], option[2:]) == value
+
+
+def test_reports_add_refuses_an_outlet_for_a_ledger_without_the_column_and_create_adds_it(tmp_path, capsys):
+    from labor_stocks.cli import main
+
+    old = tmp_path / "old.csv"
+    old.write_text(",".join(REPORT_COLUMNS) + "\n")
+    assert main([*ADD, "--file", str(old), "--outlet", "Daily NK"]) == 2
+    assert "column outlet: the ledger has no such column; add outlet to its header" in capsys.readouterr().err
+    assert old.read_text() == ",".join(REPORT_COLUMNS) + "\n"
+    new = tmp_path / "new.csv"
+    assert main([*ADD, "--file", str(new), "--create", "--statement", "dandong-exodus-2024", "--outlet", "RFA"]) == 0
+    assert new.read_text().splitlines()[0] == ",".join(REPORT_COLUMNS) + ",statement,outlet"
+    assert (load_reports(new)[0].statement, load_reports(new)[0].origin) == ("dandong-exodus-2024", "RFA")
 
 
 def test_the_shipped_dandong_rows_are_one_statement_and_every_row_names_its_outlet():
@@ -151,7 +218,9 @@ def test_a_reference_outlet_is_taken_at_its_word_and_one_no_report_comes_from_ch
 
 @pytest.mark.parametrize("text, message", [
     ('[event.x.date]\nearliest = 2020-03-01\nlatest = 2020-01-01\nreason = "r"', "event.x.date: earliest"),
-    ('[event.x.date]\nearliest = 2020-01-01\nlatest = "soon"\nreason = "r"', r"event.x.date.latest: must be a date"),
+    ('[event.x.date]\nearliest = 2020-01-01\nlatest = "soon"\nreason = "r"',
+     r"event.x.date.latest: not a date \(YYYY-MM-DD\): 'soon'"),
+    ('[event.x.date]\nlatest = 2020-01-01\nreason = "r"', r"event.x.date.earliest: missing"),
     ('[event.x.level]\ndistribution = "uniform"\nlow = 0.2\nhigh = 0.9', r"event.x.level.reason"),
     ('["event.x.date"]\nearliest = 2020-01-01\nlatest = 2020-02-01\nreason = "r"', r"\[event.ID.FIELD\]"),
     ('[outlets]\nbias = { distribution = "normal", low = -1, high = 1 }\nreason = "r"', "outlets.accuracy: missing"),
@@ -224,6 +293,27 @@ def test_a_bad_event_or_outlet_column_of_a_posterior_is_one_line(tmp_path, heade
     path.write_text(f"weight,{header}\n1,{value}\n")
     with pytest.raises(InputError, match=message):
         load_posterior(path)
+
+
+MARCH_FIRST = dt.date(2020, 3, 1)
+
+
+@pytest.mark.parametrize("value", [MARCH_FIRST, dt.datetime(2020, 3, 1, 12), "2020-03-01", " 2020-03-01 ",
+                                   MARCH_FIRST.toordinal(), MARCH_FIRST.toordinal() + 0.7,
+                                   np.float64(MARCH_FIRST.toordinal())])
+def test_a_posterior_event_date_is_a_scenarios_date_or_a_day_number(value):
+    assert event_day(value, "posterior.csv: row 1, column event.x.date") == MARCH_FIRST
+
+
+@pytest.mark.parametrize("value", ["soon", "2020-02-30", True, math.nan, 0, None])
+def test_a_bad_posterior_event_date_has_the_scenarios_message(value):
+    where = "posterior.csv: row 1, column event.x.date"
+    with pytest.raises(InputError) as error:
+        event_day(value, where)
+    assert str(error.value) == f"{where}: not a date (YYYY-MM-DD): {value!r}"
+    with pytest.raises(InputError) as scenario_error:
+        parse_date(value, where)
+    assert str(scenario_error.value) == str(error.value)
 
 
 def test_the_fit_shows_each_outlets_estimate():

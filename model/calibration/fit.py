@@ -25,6 +25,7 @@ import math
 import os
 from pathlib import Path
 import warnings
+from collections.abc import Collection
 from typing import Callable
 
 import numpy as np
@@ -36,7 +37,7 @@ from ..ensemble.runner import run_ensemble
 from .identifiability import UNINFORMATIVE_SHARE, inside_share
 from .observation import TAKEN_AT_THEIR_WORD, Counterparts, Outlet, observations, outlets_of, reports_scenario
 from .reports import Report
-from ..files import figure_metadata, starts_with_line, write_file
+from ..files import carries_mark, check_replaceable, figure_metadata, is_image, starts_with_line, write_file
 
 FIT_COLUMNS = ("id", "kind", "place", "period_start", "period_end", "unit", "confidence", "reported", "low", "high",
                "median", "p05", "p95", "inside", "z", "informative", "prior_inside_share", "source", "posterior",
@@ -196,6 +197,25 @@ def outlets_path(fit_path: str | os.PathLike[str]) -> Path:
     """Where the outlets' table goes beside a fit table: `outlets.csv` beside `fit.csv`, else `NAME_outlets.csv`."""
     fit_path = Path(fit_path)
     return fit_path.with_name("outlets.csv" if fit_path.stem == "fit" else f"{fit_path.stem}_outlets.csv")
+
+
+def check_fit_outputs(table: Path, command: str, inputs: Collection[str | os.PathLike[str]] = (),
+                      force: bool = False, option: str = "--out") -> tuple[Path, Path, Path]:
+    """The fit table, its figure and its outlets' table, each checked with `files.check_replaceable`.
+
+    Shared by `fit` and `calibrate`, which write the same three files: each is replaced only
+    when it is a fit's own (the table and the outlets' by their headers, the figure by its
+    mark or, beside a fit table, by being a PNG), never an input; `force` for any other file.
+    Returns the three paths (table, figure, outlets).
+    """
+    table = Path(table)
+    png, outlets = table.with_suffix(".png"), outlets_path(table)
+    table_is_ours = table.is_file() and not table.is_symlink() and is_fit_table(table)
+    check_replaceable(table, option, is_fit_table, command, inputs, force)
+    check_replaceable(png, option, lambda path: carries_mark(path, "fit") or (is_image(path) and table_is_ours),
+                      command, inputs, force)
+    check_replaceable(outlets, option, is_outlet_table, command, inputs, force)
+    return table, png, outlets
 
 
 def write_fit(table: pd.DataFrame, path: str | os.PathLike[str]) -> None:

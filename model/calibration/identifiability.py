@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ from scipy.stats import spearmanr
 from ..ensemble.plan import replicate, replicate_seeds
 from ..ensemble.posterior import OUTLET, Posterior, column_kind, event_day, integer_safe
 from ..ensemble.runner import run_ensemble
+from ..files import starts_with_line
 from .observation import Counterparts, Observation, observations, reports_scenario
 from .priors import Prior, for_reports
 from .reports import Report
@@ -36,6 +39,11 @@ UNINFORMATIVE_SHARE = 0.99
 IDENTIFIABILITY_COLUMNS = ("parameter", "distribution", "prior_p05", "prior_p95", "posterior_p05", "posterior_median",
                            "posterior_p95", "spread_share", "moved_by")
 TOP_REPORTS = 3
+
+
+def is_identifiability_table(path: str | os.PathLike[str]) -> bool:
+    """Whether the file is an identifiability table that `calibrate` wrote (by its header)."""
+    return starts_with_line(Path(path), ",".join(IDENTIFIABILITY_COLUMNS))
 
 
 def prior_sample(priors: Sequence[Prior], count: int, seed: int) -> pd.DataFrame:

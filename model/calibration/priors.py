@@ -52,7 +52,6 @@ priors allow, so that neither rounds to zero agents.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import os
 import tomllib
@@ -65,7 +64,7 @@ from collections.abc import Sequence
 from ..errors import InputError
 from ..ensemble.plan import field_value
 from ..ensemble.posterior import EVENT, event_column, integer_safe, outlet_column
-from ..world.events import Event
+from ..world.events import Event, parse_date
 from ..world.parameters import Parameters, with_overrides
 from .reports import Report
 
@@ -210,7 +209,10 @@ def _event_priors(spec: Any, where: str) -> list[Prior]:
                 if unknown:
                     raise InputError(f"{here}: unknown key {sorted(unknown)[0]!r} (a date's prior has earliest, "
                                      "latest, reason)")
-                bounds = [_day(table.get(key), f"{here}.{key}") for key in ("earliest", "latest")]
+                missing = [key for key in ("earliest", "latest") if key not in table]
+                if missing:
+                    raise InputError(f"{here}.{missing[0]}: missing (a date's prior has earliest, latest, reason)")
+                bounds = [parse_date(table[key], f"{here}.{key}") for key in ("earliest", "latest")]
                 if bounds[0] > bounds[1]:
                     raise InputError(f"{here}: earliest ({bounds[0]}) is after latest ({bounds[1]})")
                 priors.append(Prior(name, "uniform", float(bounds[0].toordinal()), float(bounds[1].toordinal() + 1),
@@ -219,19 +221,6 @@ def _event_priors(spec: Any, where: str) -> list[Prior]:
                 low, high = _range(table, here, DISTRIBUTIONS)
                 priors.append(Prior(name, table["distribution"], low, high, _reason(table, here)))
     return priors
-
-
-def _day(value: Any, where: str) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise InputError(f"{where}: must be a date, YYYY-MM-DD (got {value!r})")
 
 
 def _outlet_priors(spec: Any, where: str) -> list[Prior]:

@@ -335,21 +335,29 @@ def _header_of(text: str, name: str) -> list[str]:
     return []
 
 
-def append_report(path: str | os.PathLike[str], **fields: object) -> Report:
+class NoSuchLedger(InputError):
+    """`append_report` was given a ledger that does not exist, without `create=True`."""
+
+
+def append_report(path: str | os.PathLike[str], *, create: bool = False, **fields: object) -> Report:
     """Validate a new report together with the ledger at `path`, then append it atomically.
 
     The new row is checked with the same rules as the whole file (so a duplicate id is
     refused), and the file is replaced in one `os.replace` from a temporary file in the same
     folder: a refused row or a crash midway leaves the ledger byte-identical. A missing
-    ledger is created with its header (REPORT_COLUMNS, and any other optional column the row
-    fills). The row fills the ledger's own columns: a value for an optional column the
-    ledger's header lacks is refused, not dropped. Returns the new Report.
+    ledger is refused (`NoSuchLedger`), so that a mistyped path does not start a second
+    ledger beside the real one; with `create=True` it is created with its header
+    (REPORT_COLUMNS, and any other optional column the row fills). The row fills the
+    ledger's own columns: a value for an optional column the ledger's header lacks is
+    refused, not dropped. Returns the new Report.
     """
     name = str(path)
     unknown = [key for key in fields if key not in ALL_COLUMNS]
     if unknown:
         raise InputError(f"{name}: new row, column {unknown[0]}: unknown column (columns: {','.join(ALL_COLUMNS)})")
     target = Path(path)
+    if not target.exists() and not create:
+        raise NoSuchLedger(f"{name}: no such ledger; pass create=True to start a new one there")
     try:
         existing = target.read_bytes() if target.exists() else b""
     except OSError as error:

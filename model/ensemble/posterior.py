@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import write_file
+from ..files import SCAN_BYTES, write_file
+from ..world.events import parse_date
 from ..world.parameters import Parameters, with_overrides
 
 DEFAULT_POSTERIOR = Path("calibration/posterior.csv")
@@ -112,20 +113,14 @@ def model_parameters(particle: dict[str, Any]) -> dict[str, Any]:
 
 
 def event_day(value: Any, where: str) -> dt.date:
-    """An event date from a particle: a date, YYYY-MM-DD, or a day number (`date.toordinal`, as calibration draws it)."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
+    """An event date from a particle: what a scenario's date may be (`world.events.parse_date`: a date or
+    YYYY-MM-DD, here with blanks around it allowed), or a day number (`date.toordinal`, as calibration draws it)."""
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        value = value.strip()
     elif isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
             and math.isfinite(value) and 1 <= value < dt.date.max.toordinal():
         return dt.date.fromordinal(int(math.floor(value)))
-    raise InputError(f"{where}: not a date (YYYY-MM-DD): {value!r}")
+    return parse_date(value, where)
 
 
 def integer_safe(values: dict[str, float]) -> dict[str, float | int]:
@@ -181,6 +176,24 @@ def load_posterior(path: str | os.PathLike[str]) -> Posterior:
     for number, particle in enumerate(particles, start=1):
         with_overrides(model_parameters(particle), f"{path}: row {number}")
     return Posterior(str(path), particles, weights / weights.sum())
+
+
+def is_posterior_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file's header is a posterior's: `weight`, then only parameter, event and outlet columns.
+
+    How `calibrate` recognises a posterior.csv as its own before replacing it; the rows are not read.
+    """
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(SCAN_BYTES).split(b"\n", 1)[0]
+    except OSError:
+        return False
+    try:
+        columns = first.removeprefix(b"\xef\xbb\xbf").rstrip(b"\r").decode("utf-8").split(",")
+    except UnicodeDecodeError:
+        return False
+    return columns[0] == "weight" and len(columns) > 1 and all(
+        (column in _NUMERIC and column != "scale") or column_kind(column) is not None for column in columns[1:])
 
 
 def write_posterior(particles: pd.DataFrame, weights: np.ndarray, path: str | os.PathLike[str]) -> None:

@@ -17,11 +17,9 @@ of this kind when `labor-stocks run` replaces it (`run_folder.check_run_folder`)
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from ..errors import InputError
-from ..files import carries_mark, check_writable_folder, inside, starts_with_line
+from ..files import OutputFolder, carries_mark, check_output_folder, starts_with_line
 
 EXPLAIN_SUBFOLDER = "explain"
 """The explain folder's name inside a scenario's run folder `outputs/<name>/`."""
@@ -78,23 +76,8 @@ RECOGNISED = {
 """How each file of an explain folder is recognised as an explain's by its content."""
 
 
-def _entries(target: Path, option: str) -> list[os.DirEntry]:
-    try:
-        return sorted(os.scandir(target), key=lambda entry: entry.name)
-    except OSError as error:
-        raise InputError(f"{option}: cannot read the folder {target} ({error.strerror or error})") from None
-
-
-def is_explain_folder(path: Path) -> bool:
-    """Whether `path` is a folder holding nothing but an explain's own files (recognised by content)."""
-    if path.is_symlink() or not path.is_dir():
-        return False
-    try:
-        entries = list(os.scandir(path))
-    except OSError:
-        return False
-    return all(entry.name in RECOGNISED and entry.is_file(follow_symlinks=False)
-               and RECOGNISED[entry.name](Path(entry.path)) for entry in entries)
+EXPLAIN_FOLDER = OutputFolder("explain", "an explain folder", "explain", "outputs/NAME/explain", RECOGNISED)
+"""The explain folder as `files.check_output_folder` checks it (and a run folder keeps it, `run_folder.RUN_FOLDER`)."""
 
 
 def check_explain_folder(target: Path, option: str = "--out", force: bool = False) -> None:
@@ -104,29 +87,4 @@ def check_explain_folder(target: Path, option: str = "--out", force: bool = Fals
     place, a folder holding anything explain does not write (named in the message), and,
     without `force`, a file with an explain's name that is not recognisably an explain's.
     """
-    if inside(Path.cwd(), target):
-        raise InputError(f"{option}: {target} is the current folder or holds it; explain replaces its whole folder: "
-                         f"name a folder of its own, e.g. outputs/NAME/explain")
-    if target.is_symlink():
-        raise InputError(f"{option}: {target} is a symbolic link; give the folder itself")
-    if target.exists() and not target.is_dir():
-        raise InputError(f"{option}: {target} is a file, not a folder")
-    check_writable_folder(target, option)
-    if not target.is_dir():
-        return
-    entries = _entries(target, option)
-    foreign = [entry for entry in entries
-               if entry.name not in EXPLAIN_FILES or not entry.is_file(follow_symlinks=False)]
-    if foreign:
-        names = ", ".join(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else "") for entry in foreign[:3])
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise InputError(f"{option}: {target} is not an explain folder ({names}{more} in the way); explain replaces "
-                         f"its whole folder: choose another folder, or move {'it' if len(foreign) == 1 else 'them'} "
-                         f"away")
-    if force:
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        if not RECOGNISED[entry.name](path):
-            raise InputError(f"{option}: {path} was not written by labor-stocks explain; give --force to replace it, "
-                             f"or choose another folder")
+    check_output_folder(EXPLAIN_FOLDER, target, option, force)

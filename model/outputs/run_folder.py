@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import PNG_SIGNATURE, check_writable_folder, inside, starts_with_line
+from ..files import PNG_SIGNATURE, OutputFolder, check_output_folder, starts_with_line
 from ..scenarios.history import HISTORY_START, load_history
 from ..scenarios.scenario import Scenario
 from ..world.events import parse_event
-from .explain_folder import EXPLAIN_SUBFOLDER, is_explain_folder
+from .explain_folder import EXPLAIN_FOLDER, EXPLAIN_SUBFOLDER
 from .projection import COLUMNS, REPLICATES_FILE, Replicates, periods, read_replicates
 
 PROJECTION_FILE = "projection.csv"
@@ -43,7 +42,7 @@ RUN_FILES: tuple[str, ...] = (PROJECTION_FILE, RECORD_FILE, FIGURE_FILE, REPLICA
 """Every file a run writes; a run folder holds these and nothing else, but for `KEPT`."""
 KEPT: tuple[str, ...] = (EXPLAIN_SUBFOLDER,)
 """What a run keeps when it replaces its folder: `labor-stocks explain`'s folder `explain/`, when it holds only
-an explain's files (`explain_folder.is_explain_folder`)."""
+an explain's files (`RUN_FOLDER`)."""
 _RECORD_BYTES = 50_000_000
 """A run.json larger than this is not a run's record (it is not even read)."""
 
@@ -269,44 +268,17 @@ RECOGNISED = {
 """How each file of a run folder is recognised as a run's by its content."""
 
 
-def _kept_explain(entry: os.DirEntry) -> bool:
-    """Whether `entry` is the `explain/` folder of `labor-stocks explain`, which a run keeps (`KEPT`)."""
-    return entry.name == EXPLAIN_SUBFOLDER and is_explain_folder(Path(entry.path))
+RUN_FOLDER = OutputFolder("run", "a run folder", "a run", "outputs/NAME", RECOGNISED,
+                          kept={EXPLAIN_SUBFOLDER: EXPLAIN_FOLDER})
+"""The run folder as `files.check_output_folder` checks it: a run's files, and the `explain/` folder it keeps."""
 
 
 def check_run_folder(target: Path, option: str = "--out", force: bool = False) -> None:
     """Fail early, before any simulation, when a run may not write (or replace) the folder `target`.
 
     Refused: the current folder or one holding it, a symbolic link, a file, an unwritable
-    place, a folder holding anything a run does not write (named in the message), and,
-    without `force`, a file with a run's name that is not recognisably a run's.
+    place, a folder holding anything a run does not write (named in the message; an
+    `explain/` folder holding anything but an explain's files names what in it is in the
+    way), and, without `force`, a file with a run's name that is not recognisably a run's.
     """
-    if inside(Path.cwd(), target):
-        raise InputError(f"{option}: {target} is the current folder or holds it; a run replaces its whole folder: "
-                         f"name a folder of its own, e.g. outputs/NAME")
-    if target.is_symlink():
-        raise InputError(f"{option}: {target} is a symbolic link; give the folder itself")
-    if target.exists() and not target.is_dir():
-        raise InputError(f"{option}: {target} is a file, not a folder")
-    check_writable_folder(target, option)
-    if not target.is_dir():
-        return
-    try:
-        entries = sorted(os.scandir(target), key=lambda entry: entry.name)
-    except OSError as error:
-        raise InputError(f"{option}: cannot read the folder {target} ({error.strerror or error})") from None
-    entries = [entry for entry in entries if not _kept_explain(entry)]
-    foreign = [entry for entry in entries
-               if entry.name not in RUN_FILES or not entry.is_file(follow_symlinks=False)]
-    if foreign:
-        names = ", ".join(entry.name + ("/" if entry.is_dir(follow_symlinks=False) else "") for entry in foreign[:3])
-        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
-        raise InputError(f"{option}: {target} is not a run folder ({names}{more} in the way); a run replaces its "
-                         f"whole folder: choose another folder, or move {'it' if len(foreign) == 1 else 'them'} away")
-    if force:
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        if not RECOGNISED[entry.name](path):
-            raise InputError(f"{option}: {path} was not written by labor-stocks run; give --force to replace it, "
-                             f"or choose another folder")
+    check_output_folder(RUN_FOLDER, target, option, force)
