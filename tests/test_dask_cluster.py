@@ -36,6 +36,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
+DASK = str(Path(sys.executable).with_name("dask"))
+"""The dask command of the environment running the tests (whether or not its bin is on PATH)."""
 STARTUP_SECONDS = 60
 
 
@@ -78,7 +80,7 @@ def dask_cluster(folder: Path, workers: int = 2) -> Iterator[Cluster]:
     handle = log.open("w")
     common = dict(cwd=folder, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                   start_new_session=True)
-    scheduler = subprocess.Popen(["dask", "scheduler", "--host", HOST, "--port", "0", "--no-dashboard",
+    scheduler = subprocess.Popen([DASK, "scheduler", "--host", HOST, "--port", "0", "--no-dashboard",
                                   "--scheduler-file", str(scheduler_file)], **common)
     cluster = Cluster("", scheduler, log=log)
     try:
@@ -91,7 +93,7 @@ def dask_cluster(folder: Path, workers: int = 2) -> Iterator[Cluster]:
         assert cluster.address.startswith(f"tcp://{HOST}:"), cluster.address
         for _ in range(workers):
             cluster.workers.append(subprocess.Popen(
-                ["dask", "worker", cluster.address, "--nworkers", "1", "--nthreads", "1", "--host", HOST,
+                [DASK, "worker", cluster.address, "--nworkers", "1", "--nthreads", "1", "--host", HOST,
                  "--no-dashboard", "--death-timeout", "60", "--local-directory", str(folder)], **common))
         from distributed import Client
 
