@@ -17,6 +17,7 @@ from .calibration.abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MA
 from .errors import InputError
 from .ensemble.processes import Terminated, raise_if_interrupted, terminate_as_interrupt
 from .scenarios.scenario import MAX_REPLICATES
+from .world.population import describe_scale
 
 
 def _count(least: int, most: int | None = None) -> Callable[[str], int]:
@@ -176,7 +177,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     database = calibration.database
     quiet = args.quiet or not sys.stderr.isatty()
     print(f"calibrating {len(calibration.priors)} parameters against {len(calibration.reports)} reports "
-          f"({', '.join(args.reports)}); one agent per {args.scale} workers; database {database}",
+          f"({', '.join(args.reports)}); {describe_scale(args.scale)}; database {database}",
           file=sys.stderr)
     bars = [tqdm(total=args.generations, desc="generations", unit="gen", disable=quiet)]
 
@@ -195,8 +196,9 @@ def _calibrate(args: argparse.Namespace) -> int:
                   "time": "time budget reached",
                   "collapse": f"the particles collapsed onto too few points; a --population above "
                               f"{args.population} keeps them spread"}[result.stopped_by]
-        print(f"{result.generations} generations ({reason}), {result.simulations} simulations in "
-              f"{result.seconds:.0f} s ({result.simulations / max(result.seconds, 1e-9):.1f} per second); "
+        earlier = f" ({result.simulations} with the resumed generations)" if result.earlier_simulations else ""
+        print(f"{result.generations} generations ({reason}), {result.new_simulations} simulations{earlier} in "
+              f"{result.seconds:.0f} s ({result.new_simulations / max(result.seconds, 1e-9):.1f} per second); "
               f"final epsilon {result.epsilon:.3g}")
         print(f"posterior written to {calibration.posterior_path}:")
         print(posterior.summary().to_string(index=False), flush=True)
@@ -234,8 +236,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(print_outlets(outcome.outlets))
     print(f"written to {outcome.outlets_path}")
     result = outcome.result
-    scale = "full scale (every worker an agent)" if args.scale == 1 else f"one agent per {args.scale} workers"
-    print(f"calibrated at {scale}: {result.simulations} simulations in {result.seconds:.0f} s")
+    earlier = f"; {result.simulations} with the resumed generations" if result.earlier_simulations else ""
+    print(f"calibrated at {describe_scale(args.scale)}: {result.new_simulations} simulations in "
+          f"{result.seconds:.0f} s{earlier}")
     return 0
 
 
@@ -467,7 +470,7 @@ def _explain(args: argparse.Namespace) -> int:
     runs, seconds = result.record["runs"], result.record["timings"]["total_seconds"]
     print(f"{result.summary()}\nwrote {result.out}/ (sensitivity.csv, influence.csv, explain.png, ...): "
           f"{runs['sensitivity']} runs for the sensitivity ({len(result.record['inputs'])} inputs), "
-          f"{runs['influence']} for the influence, one agent per {args.scale} workers, {seconds:.0f} s")
+          f"{runs['influence']} for the influence, {describe_scale(args.scale)}, {seconds:.0f} s")
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -80,6 +82,11 @@ def test_an_interrupted_calibration_resumes_from_its_last_finished_generation(tm
     assert len(after) == len(before) + 1
     assert after.iloc[: len(before)][["t", "epsilon", "samples"]].equals(before[["t", "epsilon", "samples"]])
     assert after.epsilon.iloc[-1] <= before.epsilon.iloc[-1]
+    # The rate counts this call's simulations only, beside the total with the resumed generations.
+    last = resumed.stdout.strip().splitlines()[-1]
+    now, total = (int(n) for n in re.fullmatch(r"calibrated at one agent per 40 workers: (\d+) simulations in \d+ s; "
+                                                  r"(\d+) with the resumed generations", last).groups())
+    assert 0 < now < total
     assert (tmp_path / "posterior.csv").exists() and (tmp_path / "fit.csv").exists()
 
 

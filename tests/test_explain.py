@@ -206,3 +206,16 @@ def test_a_folder_holding_other_files_is_refused_before_any_run(world, monkeypat
     assert main(["explain", "scenarios/small.toml", "--out", "mine"]) == 2
     assert "not an explain folder (notes.txt in the way)" in capsys.readouterr().err
     assert [p.name for p in (world / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_the_outlets_bias_and_accuracy_are_no_input_of_a_projection():
+    """They weigh the reports and never reach the model: explaining a projection by them would spend runs on nothing."""
+    from labor_stocks.ensemble.posterior import Posterior
+    from labor_stocks.outputs.sensitivity import posterior_inputs, prior_inputs
+
+    posterior = Posterior("p", ({"initial_stock": 50_000.0, "outlet.RFA.bias": 0.1, "outlet.RFA.accuracy": 1.2},
+                                {"initial_stock": 70_000.0, "outlet.RFA.bias": -0.1, "outlet.RFA.accuracy": 0.9}),
+                          np.array([0.5, 0.5]))
+    assert [i.name for i in posterior_inputs(posterior)] == ["initial_stock"]
+    names = [i.name for i in prior_inputs(load_priors("calibration/priors.toml"))]
+    assert "initial_stock" in names and not any(n.startswith(("outlet", "event.")) for n in names)

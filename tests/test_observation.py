@@ -9,7 +9,7 @@ import pytest
 
 from labor_stocks.calibration.priors import load_priors
 from labor_stocks.errors import InputError
-from labor_stocks.calibration.observation import OFFSET, SIGMA, Observation, distance
+from labor_stocks.calibration.observation import OFFSET, SIGMA, Observation, Outlet, distance
 from labor_stocks.ensemble.posterior import load_posterior
 from labor_stocks.calibration.reports import parse_reports, REPORT_COLUMNS
 
@@ -61,6 +61,17 @@ def test_inside_a_range_the_error_is_zero_and_grows_outside():
     assert o.z(100) < 0 < o.z(2000)
     assert o.z(50) < o.z(100)
     assert math.isclose(o.z(2000), (math.log(2000 + OFFSET) - math.log(999 + OFFSET)) / SIGMA["low"])
+
+
+def test_what_a_biased_outlet_would_report_is_what_its_z_expects():
+    """`Outlet.reported` (used by the fit's `inside`) is the figure at which the outlet's z is zero."""
+    doubling = Outlet(bias=math.log(2.0))
+    assert math.isclose(doubling.reported(90.0), 190.0)  # (90 + 10) x 2 - 10, on z's offset scale
+    assert Outlet().reported(90.0) == 90.0
+    o = Observation.of(report(value="1990"))
+    assert o.z(1990.0) == 0.0 and abs(o.z(990.0, doubling)) < 1e-12  # the outlet sees (990 + 10) x 2 - 10
+    assert o.z(990.0) < 0  # taken at its word, half the figure is an error
+    assert Outlet(bias=-0.2).reported(0.0) == 0.0  # an outlet that under-reports still says zero for zero
 
 
 def test_confidence_widens_what_a_report_allows():

@@ -138,9 +138,16 @@ class CalibrationResult:
     seconds: float
     database: Path
     run_id: int
+    earlier_simulations: int = 0
+    """Simulations of the generations that were stored before this call (`--resume`); `simulations` counts all."""
     stopped_by: str = "generations"
     """What ended it: "generations", "simulations" or "time" (the budget), or "collapse": the next
     generation's particles fell onto too few points for pyabc to go on (a population too small)."""
+
+    @property
+    def new_simulations(self) -> int:
+        """Simulations run by this call (all of them unless it resumed a calibration): what `seconds` timed."""
+        return self.simulations - self.earlier_simulations
 
 
 def check_database(database: Path, resume: bool, key: str | None = None) -> int | None:
@@ -236,9 +243,11 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
         if resumed is not None:
             run_id = resumed
             history = smc().load(url, run_id)
+            earlier = int(history.total_nr_simulations)
         else:
             history = smc().new(url, {o.report.id: 0.0 for o in metric.observed}, meta_info={"key": key})
             run_id = int(history.id)
+            earlier = 0
         # One generation at a time, each continuing from the database exactly as `--resume` does
         # after an interruption, so that progress can be shown and nothing finished is lost.
         stop = "generations"
@@ -274,7 +283,7 @@ def calibrate(reports: list[Report], priors: list[Prior], database: Path, popula
         populations = history.get_all_populations()
         return CalibrationResult(particles[[p.name for p in priors]], np.asarray(weights), history.max_t + 1,
                                  int(history.total_nr_simulations), float(populations.epsilon.iloc[-1]),
-                                 (dt.datetime.now() - start).total_seconds(), database, run_id, stop)
+                                 (dt.datetime.now() - start).total_seconds(), database, run_id, earlier, stop)
     except SQLAlchemyError as error:
         raise InputError(f"{database}: cannot use the calibration database "
                          f"({str(error.orig if getattr(error, 'orig', None) else error).splitlines()[0]})") from None

@@ -39,6 +39,7 @@ import pandas as pd
 from ..ensemble.posterior import Posterior, is_posterior_file, load_posterior
 from ..errors import InputError
 from ..files import check_replaceable
+from ..world.population import describe_scale
 from .abc import (CALIBRATION_SCALE, DEFAULT_GENERATIONS, DEFAULT_MAX_MINUTES, DEFAULT_MAX_SIMULATIONS,
                   DEFAULT_POPULATION, CalibrationResult, calibrate, check_database, fingerprint, save_posterior)
 from .fit import check_fit_outputs, fit_table, outlet_table, plot_fit, write_fit
@@ -160,6 +161,6 @@ class Calibration:
         write_fit(learned, self.identifiability_path)
         write_fit(outlets, self.outlets_path)
         plot_fit(table, self.plot_path, f"Fit at full scale, {self.draws} posterior draws "
-                                        f"(calibrated at one agent per {self.scale} workers)")
+                                        f"(calibrated at {describe_scale(self.scale)})")
         return CalibrationOutcome(result, posterior, self.posterior_path, table, self.fit_path, self.plot_path,
                                   learned, self.identifiability_path, outlets, self.outlets_path)

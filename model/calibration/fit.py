@@ -6,8 +6,10 @@ every worker an agent, whatever scale the calibration used: draw i is the ensemb
 replicate i (its seed and posterior draw from `labor_stocks.ensemble.plan`), and it runs
 here, in local processes or on a Dask cluster like any ensemble. Each report's simulated
 counterpart (`observation.py`) is summarised by its median and 90% interval. A report is
-`inside` when what it says (a point, or a range) meets that interval; `z` is the
-standardized error of the median (0 inside a reported range). The `posterior` column names
+`inside` when what it says (a point, or a range) meets the interval of what its outlet would
+report (the model's interval, times the outlet's estimated bias as `z` takes it: the same
+interval for an outlet taken at its word); `z` is the standardized error of the median (0
+inside a reported range). The `posterior` column names
 the parameter sets drawn from. `informative` is false for a report that the prior predictive
 (runs with parameters drawn from the priors, `identifiability.py`) almost never misses: such a
 report cannot teach the calibration anything, and its `inside` is no evidence for the model.
@@ -120,14 +122,15 @@ def fit_table(reports: list[Report], posterior: Posterior | None, draws: int = 4
         report = o.report
         p05, median, p95 = np.percentile(values[:, j], [5, 50, 95])
         low, high = o.interval
+        outlet = outlets.get(report.origin, TAKEN_AT_THEIR_WORD)
         rows.append({
             "id": report.id, "kind": report.kind, "place": report.place,
             "period_start": report.period_start.isoformat(), "period_end": report.period_end.isoformat(),
             "unit": report.unit, "confidence": report.confidence,
             "reported": report.value if report.value is not None else math.nan,
             "low": low, "high": high, "median": median, "p05": p05, "p95": p95,
-            "inside": bool(low <= p95 and high >= p05),
-            "z": o.z(float(median), outlets.get(report.origin, TAKEN_AT_THEIR_WORD)),
+            "inside": bool(low <= outlet.reported(float(p95)) and high >= outlet.reported(float(p05))),
+            "z": o.z(float(median), outlet),
             "informative": None if shares is None else bool(shares[j] < UNINFORMATIVE_SHARE),
             "prior_inside_share": math.nan if shares is None else float(shares[j]), "source": report.source,
             "posterior": used, "outlet": report.origin, "statement": report.statement,

@@ -91,6 +91,14 @@ class Outlet:
     accuracy: float = 1.0
     """Multiplier of each of its reports' confidence sigma: 2 means twice as far off as the confidence says."""
 
+    def reported(self, simulated: float) -> float:
+        """What the outlet would report for a simulated figure: e^bias times it, on `z`'s log scale.
+
+        Never below zero: on that scale an outlet that under-reports would turn a true zero into
+        a negative figure, which no outlet gives ("no new assignments" stays zero).
+        """
+        return max(math.exp(math.log(simulated + OFFSET) + self.bias) - OFFSET, 0.0) if self.bias else simulated
+
 
 TAKEN_AT_THEIR_WORD = Outlet()
 """An outlet whose bias and accuracy are not estimated: its reports are worth what their confidence says."""

@@ -52,6 +52,7 @@ from ..errors import InputError
 from ..files import figure_metadata, staged_folder
 from ..scenarios.history import HISTORY_START
 from ..scenarios.scenario import Scenario
+from ..world.population import describe_scale
 from .explain_figure import plot_explain
 from .explain_folder import (CORRELATIONS_FILE, CORRELATIONS_FIRST, EXPLAIN_SUBFOLDER, FIGURE_FILE, INFLUENCE_COLUMNS,
                              INFLUENCE_FILE, INPUTS_FILE, RECORD_FILE, SENSITIVITY_FILE, VECTOR_FILE,
@@ -210,7 +211,7 @@ def explain(scenario: Scenario, out: str | Path | None = None, at: Sequence[dt.d
     if on_start is not None:
         on_start(f"{len(design_runs)} runs for the sensitivity ({samples} samples x ({len(inputs)} inputs + 2): "
                  f"{', '.join(inp.name for inp in inputs)}), {len(plans)} posterior particles for the influence of "
-                 f"{len(observed)} reports; one agent per {scale} workers")
+                 f"{len(observed)} reports; {describe_scale(scale)}")
     work = ExplainRun(StockRun(tuple(scaled.events), last, points), particle_run(scaled, observed, points, end))
     bar = tqdm(total=len(design_runs) + len(plans), desc=f"explain {scenario.name}", unit="run", disable=not progress,
                leave=False)

@@ -53,7 +53,7 @@ import pandas as pd
 
 from ..calibration.priors import Prior
 from ..ensemble.plan import replicate
-from ..ensemble.posterior import Posterior, integer_safe
+from ..ensemble.posterior import Posterior, column_kind, integer_safe
 from ..ensemble.runner import simulate
 from ..scenarios.history import HISTORY_START
 from ..scenarios.scenario import Scenario
@@ -148,11 +148,16 @@ def rank_correlations(posterior: Posterior, names: Sequence[str]) -> pd.DataFram
 
 
 def posterior_inputs(posterior: Posterior, fixed: Sequence[str] = ()) -> list[Input]:
-    """One input per calibrated parameter of the posterior (those the scenario fixes left out)."""
+    """One input per calibrated parameter of the model in the posterior (those the scenario fixes left out).
+
+    An outlet's bias and accuracy never reach the model (they weigh its reports), so they are
+    no input of a projection; an event field the posterior holds is an input as the scenario's
+    ranged field (`event_inputs`).
+    """
     table = pd.DataFrame(list(posterior.particles))
     inputs = []
     for name in table.columns:
-        if name in fixed:
+        if name in fixed or column_kind(name) is not None:
             continue
         values = table[name].to_numpy(dtype=float)
         inputs.append(Input(name, "parameter", "posterior marginal (weighted particles)", _PARAMETER_UNITS.get(name, ""),
@@ -169,10 +174,10 @@ def prior_quantile(prior: Prior, u: np.ndarray) -> np.ndarray:
 
 
 def prior_inputs(priors: Sequence[Prior], fixed: Sequence[str] = ()) -> list[Input]:
-    """One input per parameter of the priors (those the scenario fixes left out)."""
+    """One input per parameter of the model in the priors (those the scenario fixes left out; not the outlets')."""
     return [Input(p.name, "parameter", f"prior {p.distribution} {p.low:g} to {p.high:g}",
                   _PARAMETER_UNITS.get(p.name, ""), lambda u, p=p: prior_quantile(p, u))
-            for p in priors if p.name not in fixed]
+            for p in priors if p.name not in fixed and not p.name.startswith(("outlet.", "outlets.", "event."))]
 
 
 def range_quantile(span: Range, u: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from .geography import CITIES, CROSSINGS, PROVINCES, SECTOR_INDEX, cities_in
 from .pipeline import TrainingPool
 from .population import Population
 from .repatriation import CLASS_RANK, PRIORITY_CLASSES, RepatriationQueue, first_by_rank
-from .workers import CONFINED, SICK, WORKING, Condition, Status, distinct
+from .workers import CONFINED, NEVER, SICK, WORKING, Condition, Status, distinct
 
 ORDINARY_CLASSES = {"small_factory", "ordinary"}
 """The classes of workers with nothing against them but their factory's size."""
@@ -90,6 +90,8 @@ class NorthKoreanAgency(mesa.Agent):
         self.pending_factory = np.zeros(0, dtype=np.int64)
         self.pending_due = np.zeros(0, dtype=np.int64)
         self.pending_leaver = np.zeros(0, dtype=np.int64)  # the worker a rotation replacement relieves, or -1
+        self._next_due = NEVER
+        """The earliest day a pending replacement is due (NEVER when none): before it, none is looked at."""
         self.returnable: dict[int, list[int]] = {}
         self.returnable_at = np.zeros(len(population.factories), dtype=np.int64)
         """Per factory, the workers in `returnable`: who could come back to it (002)."""
@@ -246,6 +248,7 @@ class NorthKoreanAgency(mesa.Agent):
         self.pending_factory = np.concatenate([self.pending_factory, factories.astype(np.int64)])
         self.pending_due = np.concatenate([self.pending_due, day + np.ceil(delay).astype(np.int64)])
         self.pending_leaver = np.concatenate([self.pending_leaver, leavers.astype(np.int64)])
+        self._next_due = int(self.pending_due.min())
 
     def _relieve(self, leavers: np.ndarray, swapped: bool) -> None:
         """Workers whose relief arrived join the queue home; those whose relief was lost stay on."""
@@ -283,7 +286,7 @@ class NorthKoreanAgency(mesa.Agent):
 
     def dispatch(self, day: int) -> None:
         """Today's arrivals: replacements that are due, then the active waves, within capacity."""
-        due = (self.pending_due <= day).nonzero()[0] if self.pending_due.size else self.pending_due
+        due = (self.pending_due <= day).nonzero()[0] if day >= self._next_due else self.pending_due[:0]
         # No more new workers can come today than the pool holds (besides those who were here
         # before, 002); the others stay pending, untouched, so that a long wait costs nothing.
         if due.size:
@@ -300,6 +303,7 @@ class NorthKoreanAgency(mesa.Agent):
             keep[due[~admitted | arrived]] = False  # a place not admitted, or not replaced, is lost (004)
             self.pending_factory, self.pending_due = self.pending_factory[keep], self.pending_due[keep]
             self.pending_leaver = self.pending_leaver[keep]
+            self._next_due = int(self.pending_due.min()) if self.pending_due.size else NEVER
         self.send_new_workers(day)
         if not self.waves:
             return

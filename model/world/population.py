@@ -23,6 +23,11 @@ from .records import DailyRecords
 from .workers import CONFINED, SICK, Status, Workers
 
 
+def describe_scale(scale: int) -> str:
+    """How many workers an agent stands for, as messages say it."""
+    return "full scale (every worker an agent)" if int(scale) == 1 else f"one agent per {int(scale):,} workers"
+
+
 class Population:
     """Worker rows, factories and daily records of one replicate, with the rules of arriving and leaving."""
 
