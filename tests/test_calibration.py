@@ -137,7 +137,7 @@ def test_a_new_report_of_arrivals_moves_the_model_toward_it(tmp_path):
     medians = []
     for ledger, name in ((reports, "before"), (reports + yanji, "after")):
         np.random.seed(2025)
-        result = calibrate(ledger, priors, tmp_path / f"{name}.db", **SMALL)
+        result = calibrate(ledger, priors, tmp_path / f"{name}.db", **{**SMALL, "generations": 2})
         weights = result.weights / result.weights.sum()
         posterior = Posterior(name, tuple(integer_safe(p) for p in result.particles.to_dict("records")), weights)
         table = fit_table(reports + yanji, posterior, draws=8, seed=3, scale=SMALL["scale"])

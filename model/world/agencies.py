@@ -248,7 +248,8 @@ class NorthKoreanAgency(mesa.Agent):
         self.pending_factory = np.concatenate([self.pending_factory, factories.astype(np.int64)])
         self.pending_due = np.concatenate([self.pending_due, day + np.ceil(delay).astype(np.int64)])
         self.pending_leaver = np.concatenate([self.pending_leaver, leavers.astype(np.int64)])
-        self._next_due = int(self.pending_due.min())
+        if factories.size:
+            self._next_due = min(self._next_due, int(self.pending_due.min()))
 
     def _relieve(self, leavers: np.ndarray, swapped: bool) -> None:
         """Workers whose relief arrived join the queue home; those whose relief was lost stay on."""
