@@ -171,7 +171,7 @@ class Parameters:
         30.0, "persons per minibus", "000: seven minibuses a day; calibrated (prior 15 to 35)")
 
     # --- numerical ---------------------------------------------------------------------
-    scale: int = _param(1, "workers per agent", "1 = every worker an agent; >1 only for calibration")
+    scale: int = _param(1, "workers per agent", "1 = every worker an agent, in runs and calibration; >1 a coarser, faster model (--scale)")
 
     def validate(self, where: str = "parameters") -> None:
         """Raise InputError naming the key for a value outside its domain."""
