@@ -27,6 +27,7 @@ inside it (a run folder's `explain/`), itself wholly that command's.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
@@ -260,6 +261,21 @@ def starts_with_line(path: Path, line: str) -> bool:
     head = head.removeprefix(b"\xef\xbb\xbf")
     first = head.split(b"\n", 1)[0].rstrip(b"\r")
     return first == line.encode("utf-8") and len(head) > len(first)
+
+
+def json_record(path: Path, max_bytes: int) -> dict | None:
+    """The file's JSON object when it is one of at most `max_bytes` (a command's record), else None.
+
+    For recognising a record by its content: anything unreadable, too large, not JSON or not
+    an object is simply not a record.
+    """
+    try:
+        if path.stat().st_size > max_bytes:
+            return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def figure_metadata(command: str) -> dict[str, str]:

@@ -16,10 +16,9 @@ of this kind when `labor-stocks run` replaces it (`run_folder.check_run_folder`)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from ..files import OutputFolder, carries_mark, check_output_folder, starts_with_line
+from ..files import OutputFolder, carries_mark, check_output_folder, json_record, starts_with_line
 
 EXPLAIN_SUBFOLDER = "explain"
 """The explain folder's name inside a scenario's run folder `outputs/<name>/`."""
@@ -46,13 +45,8 @@ _RECORD_BYTES = 5_000_000
 
 
 def _is_record(path: Path) -> bool:
-    try:
-        if path.stat().st_size > _RECORD_BYTES:
-            return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and data.get("command") == "labor-stocks explain"
+    data = json_record(path, _RECORD_BYTES)
+    return data is not None and data.get("command") == "labor-stocks explain"
 
 
 def _starts_with_field(path: Path, field: str) -> bool:

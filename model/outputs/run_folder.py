@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..files import PNG_SIGNATURE, OutputFolder, check_output_folder, starts_with_line
+from ..files import PNG_SIGNATURE, OutputFolder, check_output_folder, json_record, starts_with_line
 from ..scenarios.history import HISTORY_START, load_history
 from ..scenarios.scenario import Scenario
 from ..world.events import parse_event
@@ -242,13 +242,8 @@ def load_run(folder: str | Path) -> ComparedRun:
 # --- may a run replace this folder? ----------------------------------------------------------
 
 def _is_record(path: Path) -> bool:
-    try:
-        if path.stat().st_size > _RECORD_BYTES:
-            return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(data, dict) and {"scenario", "seed", "replicates"} <= set(data)
+    data = json_record(path, _RECORD_BYTES)
+    return data is not None and {"scenario", "seed", "replicates"} <= set(data)
 
 
 def _starts_with(path: Path, signature: bytes) -> bool:
