@@ -13,7 +13,7 @@ The words on the figure say this without the words "Sobol" or "index".
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import matplotlib
@@ -46,19 +46,27 @@ def _ranked(rows: pd.DataFrame, key: str, value: str) -> list[str]:
     return list(best.index[:TOP])
 
 
-def _inputs_panel(axes, rows: pd.DataFrame, dates: Sequence[str], colours: list) -> None:
-    names = _ranked(rows, "input", "ST")
+def _bars(rows: pd.DataFrame, key: str, names: list[str],
+          dates: Sequence[str]) -> Iterator[tuple[float, float, int, pd.DataFrame]]:
+    """For a panel of grouped bars: each name's row at each date, with its bar's y, height and date index.
+
+    Names run top to bottom in the given order; within a name, one bar per date.
+    """
     height = 0.8 / max(len(dates), 1)
     for i, name in enumerate(names):
         for d, date in enumerate(dates):
-            row = rows[(rows.input == name) & (rows.date == date)]
-            if row.empty:
-                continue
-            y = len(names) - 1 - i + 0.4 - height * (d + 0.5)
-            total, alone = (float(np.clip(row[c].iloc[0], 0, 1)) for c in ("ST", "S1"))
-            axes.barh(y, total, height=height * 0.9, color=colours[d])
-            if alone > 0.005:
-                axes.plot([alone, alone], [y - height * 0.45, y + height * 0.45], color="black", lw=2)
+            row = rows[(rows[key] == name) & (rows.date == date)]
+            if not row.empty:
+                yield len(names) - 1 - i + 0.4 - height * (d + 0.5), height, d, row
+
+
+def _inputs_panel(axes, rows: pd.DataFrame, dates: Sequence[str], colours: list) -> None:
+    names = _ranked(rows, "input", "ST")
+    for y, height, d, row in _bars(rows, "input", names, dates):
+        total, alone = (float(np.clip(row[c].iloc[0], 0, 1)) for c in ("ST", "S1"))
+        axes.barh(y, total, height=height * 0.9, color=colours[d])
+        if alone > 0.005:
+            axes.plot([alone, alone], [y - height * 0.45, y + height * 0.45], color="black", lw=2)
     axes.set_yticks(np.arange(len(names))[::-1], [_LABELS.get(n, n) for n in names], fontsize=8)
     axes.set_xlim(0, 1)
     axes.xaxis.set_major_formatter(PercentFormatter(1.0))
@@ -72,20 +80,14 @@ def _reports_panel(axes, rows: pd.DataFrame, dates: Sequence[str], colours: list
         axes.set_yticks([])
         return
     names = _ranked(rows, "report", "influence")
-    height = 0.8 / max(len(dates), 1)
-    for i, name in enumerate(names):
-        for d, date in enumerate(dates):
-            row = rows[(rows.report == name) & (rows.date == date)]
-            if row.empty:
-                continue
-            y = len(names) - 1 - i + 0.4 - height * (d + 0.5)
-            reliable = bool(row.reliable.iloc[0])
-            moved = float(row.influence.iloc[0])
-            axes.barh(y, moved, height=height * 0.9, color=colours[d], alpha=1.0 if reliable else 0.35,
-                      hatch=None if reliable else "///", edgecolor="white" if reliable else "black", lw=0.3)
-            if moved > 0 and d == len(dates) - 1:
-                axes.annotate(f"median {float(row.median_shift.iloc[0]):+,.0f}", (moved, y), xytext=(3, 0),
-                              textcoords="offset points", va="center", fontsize=6.5, color="#444444")
+    for y, height, d, row in _bars(rows, "report", names, dates):
+        reliable = bool(row.reliable.iloc[0])
+        moved = float(row.influence.iloc[0])
+        axes.barh(y, moved, height=height * 0.9, color=colours[d], alpha=1.0 if reliable else 0.35,
+                  hatch=None if reliable else "///", edgecolor="white" if reliable else "black", lw=0.3)
+        if moved > 0 and d == len(dates) - 1:
+            axes.annotate(f"median {float(row.median_shift.iloc[0]):+,.0f}", (moved, y), xytext=(3, 0),
+                          textcoords="offset points", va="center", fontsize=6.5, color="#444444")
     axes.set_yticks(np.arange(len(names))[::-1], names, fontsize=8)
     axes.set_xlim(0, max(float(rows.influence.max()), 1.0) * 1.25)
     axes.xaxis.set_major_locator(MaxNLocator(5))

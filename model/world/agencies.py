@@ -122,7 +122,11 @@ class NorthKoreanAgency(mesa.Agent):
         return rank.astype(np.int64)
 
     def _unordinary(self) -> np.ndarray:
-        """A mask over the rows in use: workers whose class (`classify`) is not an ordinary one."""
+        """A mask over the rows in use: workers whose class (`classify`) is not an ordinary one.
+
+        `classify`'s rules restated on whole columns, so that an order for the unproductive
+        classifies only them; tests/test_fast_paths.py holds the two to the same answer.
+        """
         workers, factories = self.workers, self.factories
         mask = (workers.column("condition") != Condition.NONE) | workers.column("troublemaker")
         mask |= workers.column("status") == CONFINED
